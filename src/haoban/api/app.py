@@ -1,0 +1,97 @@
+"""FastAPI application: routers translate HTTP to service calls; errors become {code, message, detail}."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from ulid import ULID
+
+from haoban import __version__
+from haoban.config import Settings, get_settings
+from haoban.errors import HaobanError
+from haoban.knowledge.service import EmbeddingWorker, KnowledgeService
+from haoban.logs import get_logger, log_event, request_id, setup_logging
+
+log = get_logger("api")
+
+_HTTP_MESSAGES = {404: ("NOT_FOUND", "请求的地址不存在"), 405: ("METHOD_NOT_ALLOWED", "不支持该请求方法")}
+
+
+def create_app(settings: Settings | None = None, service: KnowledgeService | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        svc = service or KnowledgeService(settings)
+        app.state.service = svc
+        worker = None
+        if settings.embed_in_background and svc.embedder is not None:
+            worker = EmbeddingWorker(svc)
+            worker.start()
+        app.state.embedder_worker = worker
+        from haoban.text.segment import warm_up
+
+        warm_up()
+        log_event(log, "server ready", host=settings.host, port=settings.port)
+        yield
+        if worker:
+            worker.stop()
+            worker.join(timeout=30)
+        if service is None:
+            svc.close()
+
+    app = FastAPI(
+        title="好办 haoban API",
+        version=__version__,
+        description="政务知识库、检索与问答平台接口。所有错误返回 JSON：{code, message, detail}。",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def with_request_id(request: Request, call_next):
+        rid = request.headers.get("x-request-id") or str(ULID()).lower()
+        token = request_id.set(rid)
+        try:
+            response = await call_next(request)
+        finally:
+            request_id.reset(token)
+        response.headers["x-request-id"] = rid
+        return response
+
+    @app.exception_handler(HaobanError)
+    async def haoban_error(_: Request, err: HaobanError) -> JSONResponse:
+        return JSONResponse(err.to_dict(), status_code=err.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, err: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": list(e.get("loc", [])), "type": e.get("type"), "msg": e.get("msg")} for e in err.errors()]
+        return JSONResponse({"code": "INVALID_INPUT", "message": "请求参数不合法", "detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_MESSAGES.get(err.status_code, ("HTTP_ERROR", str(err.detail)))
+        return JSONResponse({"code": code, "message": message, "detail": None}, status_code=err.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, err: Exception) -> JSONResponse:
+        logging.getLogger("haoban.api").exception("unhandled error")
+        return JSONResponse({"code": "INTERNAL_ERROR", "message": "系统内部错误，请联系管理员查看日志", "detail": None}, status_code=500)
+
+    from haoban.api import knowledge, web
+
+    app.include_router(knowledge.router)
+    web.mount(app)
+    return app
+
+
+def run(settings: Settings | None = None) -> None:
+    import uvicorn
+
+    settings = settings or get_settings()
+    setup_logging(settings.log_level, settings.log_json)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,180 @@
+"""Knowledge bases, documents, ingestion and search over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from haoban import __version__
+from haoban.api.deps import get_service
+from haoban.errors import FileTooLarge, InvalidInput
+from haoban.knowledge.schemas import (
+    DocumentInfo,
+    DocumentMeta,
+    DocumentText,
+    EmbedProgress,
+    IngestReport,
+    KBInfo,
+    SearchFilters,
+    SearchResult,
+)
+from haoban.knowledge.service import KnowledgeService, TextItem
+
+router = APIRouter(prefix="/api")
+Service = Annotated[KnowledgeService, Depends(get_service)]
+
+MAX_UPLOAD_FILES = 200
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    embedder: str | None
+    knowledge_bases: int
+
+
+class KBCreate(BaseModel):
+    name: str = Field(description="知识库名称，唯一")
+    description: str = ""
+
+
+class DocumentPage(BaseModel):
+    total: int
+    items: list[DocumentInfo]
+
+
+class TextIn(BaseModel):
+    text: str = Field(description="文档全文")
+    source: str | None = Field(None, description="来源标识；同一来源再次提交会替换原文档")
+    meta: DocumentMeta | None = None
+
+
+class SearchIn(BaseModel):
+    query: str
+    kbs: list[str] | None = Field(None, description="知识库 ID 或名称；为空时检索全部")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    top_k: int = 10
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
+
+
+@router.get("/health", response_model=Health, tags=["系统"])
+def health(svc: Service) -> Health:
+    return Health(
+        status="ok",
+        version=__version__,
+        embedder=svc.embedder.name if svc.embedder else None,
+        knowledge_bases=len(svc.list_kbs()),
+    )
+
+
+@router.get("/kbs", response_model=list[KBInfo], tags=["知识库"])
+def list_kbs(svc: Service) -> list[KBInfo]:
+    return svc.list_kbs()
+
+
+@router.post("/kbs", response_model=KBInfo, status_code=201, tags=["知识库"])
+def create_kb(body: KBCreate, svc: Service) -> KBInfo:
+    return svc.create_kb(body.name, body.description)
+
+
+@router.get("/kbs/{kb}", response_model=KBInfo, tags=["知识库"])
+def get_kb(kb: str, svc: Service) -> KBInfo:
+    return svc.get_kb(kb)
+
+
+@router.delete("/kbs/{kb}", status_code=204, tags=["知识库"])
+def delete_kb(kb: str, svc: Service) -> None:
+    svc.delete_kb(kb)
+
+
+@router.get("/kbs/{kb}/documents", response_model=DocumentPage, tags=["文档"])
+def list_documents(
+    kb: str,
+    svc: Service,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    q: str | None = None,
+) -> DocumentPage:
+    total, items = svc.list_documents(kb, offset, limit, q)
+    return DocumentPage(total=total, items=items)
+
+
+@router.post("/kbs/{kb}/documents", response_model=IngestReport, tags=["文档"])
+async def upload_documents(
+    kb: str,
+    request: Request,
+    files: Annotated[list[UploadFile], File(description="一个或多个文件：PDF、DOCX、HTML、TXT、MD、OFD")],
+    validity: Annotated[Literal["current", "repealed"] | None, Form()] = None,
+    tags: Annotated[str | None, Form(description="标签，逗号分隔")] = None,
+) -> IngestReport:
+    svc: KnowledgeService = request.app.state.service
+    if len(files) > MAX_UPLOAD_FILES:
+        raise InvalidInput(f"一次最多上传 {MAX_UPLOAD_FILES} 个文件")
+    limit = svc.settings.max_file_bytes
+    uploads: list[tuple[str, bytes]] = []
+    for f in files:
+        # Read at most one byte past the limit, so a huge upload is refused without holding it all.
+        data = await f.read(limit + 1)
+        if len(data) > limit:
+            raise FileTooLarge(f"文件超过 {svc.settings.max_file_mb:g} MB 的上限", detail={"file": f.filename})
+        uploads.append((f.filename or "upload", data))
+    meta = DocumentMeta(validity=validity, tags=[t.strip() for t in tags.split(",") if t.strip()] if tags else None)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(svc.ingest_uploads, kb, uploads, meta)
+
+
+@router.post("/kbs/{kb}/texts", response_model=IngestReport, tags=["文档"])
+def add_text(kb: str, body: TextIn, svc: Service) -> IngestReport:
+    if not body.text.strip():
+        raise InvalidInput("文本内容不能为空", code="TEXT_EMPTY")
+    source = body.source or f"text:{(body.meta.title if body.meta and body.meta.title else body.text[:30]).strip()}"
+    return svc.add_texts(kb, [TextItem(text=body.text, source=source, meta=body.meta)])
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentText, tags=["文档"])
+def get_document(doc_id: str, svc: Service) -> DocumentText:
+    return svc.get_document(doc_id)
+
+
+@router.patch("/documents/{doc_id}", response_model=DocumentInfo, tags=["文档"])
+def update_document(doc_id: str, body: DocumentMeta, svc: Service) -> DocumentInfo:
+    return svc.update_document(doc_id, body)
+
+
+@router.delete("/documents/{doc_id}", status_code=204, tags=["文档"])
+def delete_document(doc_id: str, svc: Service) -> None:
+    svc.delete_document(doc_id)
+
+
+@router.post("/search", response_model=SearchResult, tags=["检索"])
+def search(body: SearchIn, svc: Service) -> SearchResult:
+    return svc.search(body.query, body.kbs, filters=body.filters, top_k=body.top_k, mode=body.mode)
+
+
+@router.get("/search", response_model=SearchResult, tags=["检索"])
+def search_get(
+    svc: Service,
+    q: Annotated[str, Query(description="检索内容")],
+    kb: Annotated[list[str] | None, Query(description="知识库 ID 或名称，可多个")] = None,
+    issuer: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    validity: Literal["current", "repealed", "all"] = "current",
+    tag: Annotated[list[str] | None, Query()] = None,
+    top_k: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+) -> SearchResult:
+    filters = SearchFilters(issuer=issuer, date_from=date_from, date_to=date_to, validity=validity, tags=tag or [])
+    return svc.search(q, kb, filters=filters, top_k=top_k, mode=mode)
+
+
+@router.get("/embeddings/progress", response_model=EmbedProgress, tags=["检索"])
+def embedding_progress(request: Request, svc: Service, kb: str | None = None) -> EmbedProgress:
+    progress = svc.embedding_progress(kb)
+    worker = getattr(request.app.state, "embedder_worker", None)
+    progress.running = bool(worker and worker.is_alive() and progress.pending > 0)
+    return progress

@@ -1,0 +1,311 @@
+"""Command line: `haoban serve`, `haoban kb …`, `haoban ingest`, `haoban search`, `haoban embed`, `haoban demo`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from haoban.config import get_settings
+from haoban.errors import HaobanError, exit_code
+from haoban.knowledge.schemas import DocumentMeta, IngestReport, SearchFilters
+from haoban.knowledge.service import KnowledgeService
+
+app = typer.Typer(help="好办：政务知识库与智能检索平台", no_args_is_help=True, add_completion=False)
+kb_app = typer.Typer(help="知识库管理", no_args_is_help=True)
+doc_app = typer.Typer(help="文档管理", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(doc_app, name="doc")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
+
+
+def _service(embedder: bool = True) -> KnowledgeService:
+    from haoban.logs import setup_logging
+
+    settings = get_settings()
+    setup_logging("WARNING", settings.log_json)
+    return KnowledgeService(settings, embedder="auto" if embedder else None)
+
+
+def _print_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def handled(fn: Callable) -> Callable:
+    """Turn project errors into a Chinese message and a non-zero exit code, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HaobanError as e:
+            err.print(f"[red]错误[/red]（{e.code}）：{e.message}")
+            if e.detail:
+                err.print(f"详情：{e.detail}", markup=False)
+            raise typer.Exit(exit_code(e)) from None
+
+    return wrapper
+
+
+def _progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[item]}", style="dim"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+# ---- server --------------------------------------------------------------------------------------
+
+
+@app.command()
+@handled
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址")] = None,
+    port: Annotated[int | None, typer.Option(help="端口")] = None,
+) -> None:
+    """启动 Web 控制台和 REST API（OpenAPI 文档在 /docs）。"""
+    from haoban.api.app import run
+
+    settings = get_settings().model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+    err.print(f"好办已启动：http://{settings.host}:{settings.port}/   （接口文档：/docs，Ctrl+C 退出）")
+    run(settings)
+
+
+@app.command()
+@handled
+def demo(
+    host: Annotated[str | None, typer.Option(help="监听地址")] = None,
+    port: Annotated[int | None, typer.Option(help="端口")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="只建演示知识库，不启动服务")] = False,
+) -> None:
+    """建立演示知识库（国务院文件 60 篇）并启动服务；向量在服务后台补齐。"""
+    from haoban.demo import DEMO_KB, ensure_demo
+
+    svc = _service()
+    with _progress("导入演示文档") as bar:
+        task = bar.add_task("demo", total=None, item="")
+        report = ensure_demo(svc, lambda done, total, item: bar.update(task, completed=done, total=total, item=item))
+    if report is None:
+        err.print(f"演示知识库“{DEMO_KB}”已存在，直接使用。")
+    else:
+        err.print(f"演示知识库“{DEMO_KB}”：导入 {report.added} 篇，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。")
+    svc.close()
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+# ---- knowledge bases -----------------------------------------------------------------------------
+
+
+@kb_app.command("create")
+@handled
+def kb_create(
+    name: Annotated[str, typer.Argument(help="知识库名称")],
+    description: Annotated[str, typer.Option("--description", "-d", help="说明")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """新建知识库。"""
+    info = _service(embedder=False).create_kb(name, description)
+    _print_json(info) if as_json else out.print(f"已创建知识库“{info.name}”（ID：{info.id}）")
+
+
+@kb_app.command("list")
+@handled
+def kb_list(as_json: JsonOpt = False) -> None:
+    """列出知识库。"""
+    kbs = _service().list_kbs()
+    if as_json:
+        return _print_json(kbs)
+    table = Table("名称", "ID", "文档数", "段落数", "向量就绪", "说明")
+    for k in kbs:
+        table.add_row(k.name, k.id, str(k.document_count), str(k.chunk_count), f"{k.vector_ready}/{k.chunk_count}", k.description)
+    out.print(table if kbs else "还没有知识库，用 `haoban kb create 名称` 新建。")
+
+
+@kb_app.command("delete")
+@handled
+def kb_delete(
+    name: Annotated[str, typer.Argument(help="知识库名称或 ID")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="不再确认")] = False,
+) -> None:
+    """删除知识库及其全部文档和索引。"""
+    svc = _service(embedder=False)
+    info = svc.get_kb(name)
+    if not yes and not typer.confirm(f"确定删除知识库“{info.name}”及其 {info.document_count} 篇文档？"):
+        raise typer.Exit(1)
+    svc.delete_kb(info.id)
+    out.print(f"已删除知识库“{info.name}”")
+
+
+# ---- documents -----------------------------------------------------------------------------------
+
+
+@app.command()
+@handled
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="文件或文件夹（递归）")],
+    kb: Annotated[str, typer.Option("--kb", "-k", help="知识库名称或 ID")],
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="为文档加标签，可多次")] = None,
+    repealed: Annotated[bool, typer.Option("--repealed", help="标记为已废止")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """导入文档（PDF、DOCX、HTML、TXT、MD、OFD）；坏文件单独报错，不影响其他文件。"""
+    svc = _service(embedder=False)
+    meta = DocumentMeta(tags=tag or None, validity="repealed" if repealed else None)
+    with _progress("导入") as bar:
+        task = bar.add_task("ingest", total=None, item="")
+        report = svc.ingest_paths(
+            kb, paths, meta, lambda done, total, item: bar.update(task, completed=done, total=total, item=Path(item).name)
+        )
+    if as_json:
+        _print_json(report)
+    else:
+        _print_report(report)
+    if report.failed and not (report.added or report.replaced or report.unchanged):
+        raise typer.Exit(5)
+
+
+def _print_report(report: IngestReport) -> None:
+    for f in report.files:
+        if f.status == "failed":
+            err.print(f"[red]失败[/red] {f.source}：{f.message}（{f.code}）", markup=True, highlight=False)
+    out.print(
+        f"新增 {report.added} 篇，替换 {report.replaced} 篇，未变化 {report.unchanged} 篇，失败 {report.failed} 篇；"
+        f"{report.chunks} 个段落，{report.chars} 字，用时 {report.seconds:.1f} 秒。"
+    )
+    if report.added or report.replaced:
+        out.print("关键词检索已可用；向量索引可用 `haoban embed` 补齐，或由服务在后台补齐。")
+
+
+@doc_app.command("list")
+@handled
+def doc_list(
+    kb: Annotated[str, typer.Argument(help="知识库名称或 ID")],
+    offset: int = 0,
+    limit: int = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """列出知识库中的文档。"""
+    total, docs = _service().list_documents(kb, offset, limit)
+    if as_json:
+        return _print_json({"total": total, "items": [d.model_dump(mode="json") for d in docs]})
+    table = Table("ID", "标题", "发文字号", "成文日期", "效力", "段落", "向量")
+    for d in docs:
+        table.add_row(
+            d.id, d.title, d.doc_number or "", str(d.written_date or ""), "现行" if d.validity == "current" else "已废止",
+            str(d.chunk_count), f"{d.vector_ready or 0}/{d.chunk_count}",
+        )
+    out.print(table)
+    out.print(f"共 {total} 篇")
+
+
+@doc_app.command("delete")
+@handled
+def doc_delete(doc_id: Annotated[str, typer.Argument(help="文档 ID")]) -> None:
+    """删除一篇文档。"""
+    _service(embedder=False).delete_document(doc_id)
+    out.print("已删除")
+
+
+# ---- search and vectors --------------------------------------------------------------------------
+
+
+@app.command()
+@handled
+def search(
+    query: Annotated[str, typer.Argument(help="检索内容")],
+    kb: Annotated[list[str] | None, typer.Option("--kb", "-k", help="知识库名称或 ID，可多次；默认全部")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-n", help="返回条数")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid | lexical | dense")] = "hybrid",
+    issuer: Annotated[str | None, typer.Option(help="发文机关")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="成文日期起，如 2019-01-01")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="成文日期止")] = None,
+    include_repealed: Annotated[bool, typer.Option("--all", help="包含已废止文件")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """检索知识库，列出带出处的段落。"""
+    from haoban.errors import InvalidInput
+
+    if mode not in ("hybrid", "lexical", "dense"):
+        raise InvalidInput("mode 只能是 hybrid、lexical 或 dense")
+    try:
+        filters = SearchFilters(
+            issuer=issuer,
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+            validity="all" if include_repealed else "current",
+        )
+    except ValueError as e:
+        raise InvalidInput("日期格式应为 YYYY-MM-DD") from e
+    result = _service().search(query, kb, filters=filters, top_k=top_k, mode=mode)
+    if as_json:
+        return _print_json(result)
+    if result.notice:
+        err.print(f"[yellow]提示[/yellow]：{result.notice}")
+    if not result.hits:
+        out.print("没有找到相关内容。")
+    for i, hit in enumerate(result.hits, 1):
+        c = hit.citation
+        head = f"[{i}] {c.title}" + (f"（{c.doc_number}）" if c.doc_number else "")
+        out.print(Text(head, style="bold"))
+        if c.heading_path:
+            out.print(Text(f"    {c.heading_path}", style="cyan"))
+        body = Text("    " + hit.text.replace("\n", " "))
+        for s, e in hit.highlights:
+            body.stylize("bold red", s + 4, e + 4)
+        out.print(body)
+        out.print(Text(f"    出处：第 {c.start}–{c.end} 字  文档 ID {c.document_id}  得分 {hit.score:.4f}", style="dim"))
+    out.print(Text(f"检索方式：{ {'hybrid': '混合', 'lexical': '关键词', 'dense': '向量'}[result.mode] }，用时 {result.took_ms:.0f} 毫秒", style="dim"))
+
+
+@app.command()
+@handled
+def embed(
+    kb: Annotated[str | None, typer.Option("--kb", "-k", help="只看该知识库的进度；补齐对全部知识库进行")] = None,
+) -> None:
+    """在前台补齐向量索引（CPU 上约每秒 5–10 段），显示进度。"""
+    svc = _service()
+    if svc.embedder is None:
+        err.print("未启用向量模型（embedding_backend=none），无需补齐。")
+        return
+    pending = svc.embedding_progress().pending
+    if pending == 0:
+        out.print("向量索引已是最新。")
+        return
+    with _progress("向量化") as bar:
+        task = bar.add_task("embed", total=pending, item="")
+        n = svc.embed_pending(progress=lambda done, total, _: bar.update(task, completed=done, total=total))
+    p = svc.embedding_progress(kb)
+    out.print(f"已补齐 {n} 段；{'该知识库' if kb else '全部'}就绪 {p.ready}/{p.total}。")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

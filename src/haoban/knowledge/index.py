@@ -1,0 +1,105 @@
+"""Search indexes of one knowledge base, as files on disk plus an in-memory view per process.
+
+Lexical: immutable BM25 segments (bm25s), one per ingest batch, so adding documents never rebuilds the
+whole index. Deleted or replaced chunks stay in their segment but are masked out (the database is the
+truth about which chunks are alive), and small segments are merged from the stored tokens.
+
+Dense: vectors live in the database (content-addressed); the view loads those that are ready, so search
+can use whatever the background embedding job has finished so far.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+SEGMENT_IDS = "ids.json"
+
+
+@dataclass
+class Segment:
+    id: str
+    bm25: bm25s.BM25
+    chunk_ids: np.ndarray  # str, position → chunk id
+    doc_ids: np.ndarray  # str, position → document id
+
+    def scores(self, tokens: list[str], mask: np.ndarray) -> np.ndarray:
+        ids = self.bm25.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
+        return self.bm25.get_scores(ids, weight_mask=mask)
+
+
+def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tokens: list[list[str]]) -> None:
+    """Write a segment's files into a new directory (not yet visible to readers until recorded in the DB)."""
+    model = bm25s.BM25()
+    # An empty token list would make bm25s treat the corpus as plain strings; "" stands for "no words".
+    model.index([t or [""] for t in tokens], show_progress=False)
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp), show_progress=False)
+    (tmp / SEGMENT_IDS).write_text(json.dumps({"chunk_ids": chunk_ids, "doc_ids": doc_ids}), encoding="utf-8")
+    tmp.rename(directory)
+
+
+def read_segment(directory: Path) -> Segment:
+    ids = json.loads((directory / SEGMENT_IDS).read_text(encoding="utf-8"))
+    model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
+    return Segment(directory.name, model, np.asarray(ids["chunk_ids"]), np.asarray(ids["doc_ids"]))
+
+
+@dataclass
+class DenseView:
+    chunk_ids: np.ndarray
+    doc_ids: np.ndarray
+    matrix: np.ndarray  # (n, dim) float32, L2-normalised
+    loaded_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def empty(cls) -> DenseView:
+        return cls(np.asarray([], dtype=str), np.asarray([], dtype=str), np.zeros((0, 0), dtype=np.float32))
+
+
+@dataclass
+class KBView:
+    """What one process knows of a knowledge base at a given generation."""
+
+    generation: int
+    segments: list[Segment]
+    alive: list[np.ndarray]  # per segment: bool mask of chunks still in the database
+    alive_count: int
+    vector_generation: int = -1
+    dense: DenseView = field(default_factory=DenseView.empty)
+
+    def lexical_top(self, tokens: list[str], excluded: set[str] | None, k: int) -> list[tuple[str, str, float]]:
+        """Best k (chunk id, doc id, score) over all segments, scores > 0 only; excluded: document ids."""
+        found: list[tuple[str, str, float]] = []
+        for seg, alive in zip(self.segments, self.alive, strict=True):
+            mask = alive if excluded is None else alive & ~np.isin(seg.doc_ids, list(excluded))
+            if not mask.any():
+                continue
+            scores = seg.scores(tokens, mask.astype(np.float32))
+            n = min(k, len(scores))
+            top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+            found.extend((seg.chunk_ids[i], seg.doc_ids[i], float(scores[i])) for i in top if scores[i] > 0)
+        found.sort(key=lambda h: -h[2])
+        return found[:k]
+
+    def dense_top(self, qvec: np.ndarray, excluded: set[str] | None, k: int) -> list[tuple[str, str, float]]:
+        d = self.dense
+        if len(d.chunk_ids) == 0:
+            return []
+        sims = d.matrix @ qvec
+        if excluded is not None:
+            sims = np.where(np.isin(d.doc_ids, list(excluded)), -np.inf, sims)
+        n = min(k, len(sims))
+        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        hits = [(d.chunk_ids[i], d.doc_ids[i], float(sims[i])) for i in top if np.isfinite(sims[i])]
+        hits.sort(key=lambda h: -h[2])
+        return hits

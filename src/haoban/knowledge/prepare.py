@@ -1,0 +1,54 @@
+"""Turn parsed text into what the store and the indexes need: chunks, search tokens, embedding input."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from haoban.errors import EmptyFile
+from haoban.knowledge.chunk import Chunk, chunk_text
+from haoban.text.segment import tokenize
+
+
+def embedding_input(title: str, heading_path: str, text: str) -> str:
+    """What the embedding model reads for a chunk: its document title and heading path give it context."""
+    head = " ".join(p for p in (title, heading_path) if p)
+    return f"{head}\n{text}" if head else text
+
+
+def text_hash(value: str) -> str:
+    return hashlib.sha1(value.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class PreparedDocument:
+    source: str
+    format: str
+    text: str
+    meta: dict[str, Any]  # title, issuer, doc_number, written_date, publish_date, validity, tags, url
+    extra: dict[str, Any] = field(default_factory=dict)
+    chunks: list[Chunk] = field(default_factory=list)
+    tokens: list[list[str]] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def prepare(source: str, fmt: str, text: str, meta: dict[str, Any], extra: dict[str, Any], size: int, overlap: int) -> PreparedDocument:
+    if not text.strip():
+        raise EmptyFile(detail={"file": source})
+    doc = PreparedDocument(source=source, format=fmt, text=text, meta=meta, extra=extra)
+    doc.chunks = chunk_text(text, size=size, overlap=overlap)
+    if not doc.chunks:
+        raise EmptyFile(detail={"file": source})
+    title = meta.get("title") or ""
+    title_tokens = tokenize(title)
+    for c in doc.chunks:
+        # Title and heading words are indexed with every chunk, so a passage is found by what its
+        # document is about even when the passage itself does not repeat it.
+        doc.tokens.append(title_tokens + tokenize(c.heading_path) + tokenize(c.text))
+        doc.hashes.append(text_hash(embedding_input(title, c.heading_path, c.text)))
+    return doc

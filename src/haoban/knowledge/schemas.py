@@ -1,0 +1,122 @@
+"""Pydantic models at the boundary of the knowledge service (API, CLI JSON, library callers)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class KBInfo(BaseModel):
+    id: str
+    name: str
+    description: str
+    document_count: int
+    chunk_count: int
+    vector_ready: int = Field(description="已完成向量化的分块数")
+    created_at: datetime
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    kb_id: str
+    source: str
+    format: str
+    title: str
+    issuer: str | None
+    doc_number: str | None
+    written_date: date | None
+    publish_date: date | None
+    validity: Literal["current", "repealed"]
+    tags: list[str]
+    url: str | None
+    char_count: int
+    chunk_count: int
+    vector_ready: int | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentText(DocumentInfo):
+    text: str
+
+
+class DocumentMeta(BaseModel):
+    """Metadata a caller may set or override; None keeps what the parser found."""
+
+    title: str | None = None
+    issuer: str | None = None
+    doc_number: str | None = None
+    written_date: date | None = None
+    publish_date: date | None = None
+    validity: Literal["current", "repealed"] | None = None
+    tags: list[str] | None = None
+    url: str | None = None
+
+
+class FileOutcome(BaseModel):
+    source: str
+    status: Literal["added", "replaced", "unchanged", "failed"]
+    document_id: str | None = None
+    chunks: int = 0
+    code: str | None = None
+    message: str | None = None
+
+
+class IngestReport(BaseModel):
+    kb_id: str
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    chunks: int = 0
+    chars: int = 0
+    seconds: float = 0.0
+    files: list[FileOutcome] = Field(default_factory=list)
+
+
+class SearchFilters(BaseModel):
+    issuer: str | None = Field(None, description="发文机关（包含匹配）")
+    date_from: date | None = Field(None, description="成文日期起（含）")
+    date_to: date | None = Field(None, description="成文日期止（含）")
+    validity: Literal["current", "repealed", "all"] = Field("current", description="效力：现行、已废止或全部")
+    tags: list[str] = Field(default_factory=list, description="须同时带有的标签")
+    document_ids: list[str] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    document_id: str
+    title: str
+    doc_number: str | None
+    issuer: str | None
+    heading_path: str
+    start: int = Field(description="在原文中的起始字符位置")
+    end: int = Field(description="在原文中的结束字符位置（不含）")
+
+
+class SearchHit(BaseModel):
+    chunk_id: str
+    kb_id: str
+    score: float = Field(description="融合得分（越大越相关）")
+    lexical_score: float | None = None
+    dense_score: float | None = Field(None, description="向量余弦相似度（E5 分数整体偏高，请勿直接当概率用）")
+    text: str
+    highlights: list[tuple[int, int]] = Field(description="命中词在分块文本中的位置")
+    citation: Citation
+
+
+class SearchResult(BaseModel):
+    query: str
+    mode: Literal["hybrid", "lexical", "dense"]
+    notice: str | None = Field(None, description="检索状态说明，如向量尚未全部就绪")
+    dense_coverage: float = Field(description="参与检索的分块中已有向量的比例")
+    took_ms: float
+    hits: list[SearchHit]
+
+
+class EmbedProgress(BaseModel):
+    total: int
+    ready: int
+    pending: int
+    running: bool = False

@@ -1,0 +1,658 @@
+"""Knowledge bases and documents: ingest, update, delete, and the index views search reads.
+
+Every front (library, CLI, API, console) goes through this class; nothing else writes chunks or indexes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+
+from haoban.config import Settings, get_settings
+from haoban.errors import Conflict, HaobanError, InvalidInput, NotFound, ParseError, UnsupportedFormat
+from haoban.knowledge.index import DenseView, KBView, Segment, read_segment, write_segment
+from haoban.knowledge.parse import SUPPORTED_SUFFIXES, ParsedDocument, parse_bytes, parse_file
+from haoban.knowledge.prepare import PreparedDocument, embedding_input, prepare, text_hash
+from haoban.knowledge.schemas import (
+    DocumentInfo,
+    DocumentMeta,
+    DocumentText,
+    EmbedProgress,
+    FileOutcome,
+    IngestReport,
+    KBInfo,
+    SearchResult,
+)
+from haoban.knowledge.search import search as search_impl
+from haoban.llm.embeddings import Embedder, make_embedder
+from haoban.logs import get_logger, log_event
+from haoban.store.db import Database
+from haoban.store.models import Chunk, Document, Embedding, KnowledgeBase, LexicalSegment, new_id
+
+log = get_logger("knowledge")
+
+Progress = Callable[[int, int, str], None]  # (done, total, current item)
+
+MAX_SEGMENTS = 8  # more segments than this and the small ones are merged
+BATCH_CHUNKS = 5000  # chunks written per transaction / segment during bulk ingest
+MAX_KB_NAME = 100
+
+
+@dataclass
+class TextItem:
+    """A document given as text (no file), e.g. from another system or the demo corpus."""
+
+    text: str
+    source: str
+    meta: DocumentMeta | None = None
+    format: str = "txt"
+
+
+def _doc_info(d: Document) -> DocumentInfo:
+    return DocumentInfo.model_validate(d, from_attributes=True)
+
+
+class KnowledgeService:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None | str = "auto"):
+        self.settings = settings or get_settings()
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.settings.db_url)
+        self.db.migrate()
+        self.embedder: Embedder | None = make_embedder(self.settings) if embedder == "auto" else embedder  # type: ignore[assignment]
+        self._views: dict[str, KBView] = {}
+        self._view_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def search(self, query: str, kbs: list[str] | None = None, **kwargs: Any) -> SearchResult:
+        """Hybrid search with citations; see haoban.knowledge.search.search for the options."""
+        return search_impl(self, query, kbs, **kwargs)
+
+    # ---- knowledge bases -------------------------------------------------------------------------
+
+    def create_kb(self, name: str, description: str = "") -> KBInfo:
+        name = (name or "").strip()
+        if not name or len(name) > MAX_KB_NAME or any(c in name for c in "/\\\x00"):
+            raise InvalidInput("知识库名称不能为空、不超过 100 字，且不能包含 / 或 \\", code="KB_NAME_INVALID")
+        with self.db.session() as s:
+            if s.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
+                raise Conflict(f"知识库“{name}”已存在", code="KB_EXISTS")
+            kb = KnowledgeBase(name=name, description=description or "")
+            s.add(kb)
+            s.flush()
+            return self._kb_info(s, kb)
+
+    def list_kbs(self) -> list[KBInfo]:
+        with self.db.session() as s:
+            return [self._kb_info(s, kb) for kb in s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.created_at))]
+
+    def get_kb(self, ref: str) -> KBInfo:
+        with self.db.session() as s:
+            return self._kb_info(s, self._resolve_kb(s, ref))
+
+    def kb_id(self, ref: str) -> str:
+        with self.db.session() as s:
+            return self._resolve_kb(s, ref).id
+
+    def delete_kb(self, ref: str) -> None:
+        with self._write_lock, self.db.session() as s:
+            kb = self._resolve_kb(s, ref)
+            kb_id = kb.id
+            s.delete(kb)
+        shutil.rmtree(self._kb_dir(kb_id), ignore_errors=True)
+        with self._view_lock:
+            self._views.pop(kb_id, None)
+        log_event(log, "kb deleted", kb_id=kb_id)
+
+    def _resolve_kb(self, s: Any, ref: str) -> KnowledgeBase:
+        kb = s.get(KnowledgeBase, ref) or s.scalar(select(KnowledgeBase).where(KnowledgeBase.name == ref))
+        if kb is None:
+            raise NotFound(f"知识库“{ref}”不存在", code="KB_NOT_FOUND")
+        return kb
+
+    def _kb_info(self, s: Any, kb: KnowledgeBase) -> KBInfo:
+        docs = s.scalar(select(func.count()).select_from(Document).where(Document.kb_id == kb.id)) or 0
+        chunks = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.kb_id == kb.id)) or 0
+        return KBInfo(
+            id=kb.id,
+            name=kb.name,
+            description=kb.description,
+            document_count=docs,
+            chunk_count=chunks,
+            vector_ready=self._vector_ready(s, Chunk.kb_id == kb.id),
+            created_at=kb.created_at,
+        )
+
+    def _kb_dir(self, kb_id: str) -> Path:
+        return self.settings.index_dir / kb_id
+
+    # ---- ingest ----------------------------------------------------------------------------------
+
+    def ingest_paths(
+        self, kb_ref: str, paths: Iterable[Path], meta: DocumentMeta | None = None, progress: Progress | None = None
+    ) -> IngestReport:
+        """Ingest files and folders (recursively). A bad file is reported and skipped; the batch goes on."""
+        kb_id = self.kb_id(kb_ref)
+        files = list(self._expand(paths))
+        report = IngestReport(kb_id=kb_id)
+        t0 = time.perf_counter()
+
+        def items() -> Iterator[tuple[str, Callable[[], ParsedDocument]]]:
+            for f in files:
+                yield str(f), (lambda f=f: parse_file(f, max_bytes=self.settings.max_file_bytes, max_chars=self.settings.max_text_chars))
+
+        self._ingest(kb_id, items(), len(files), meta, report, progress)
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+    def ingest_uploads(
+        self, kb_ref: str, uploads: list[tuple[str, bytes]], meta: DocumentMeta | None = None
+    ) -> IngestReport:
+        """Ingest uploaded files (name, content). Only the base name of an upload is kept as its source."""
+        kb_id = self.kb_id(kb_ref)
+        report = IngestReport(kb_id=kb_id)
+        t0 = time.perf_counter()
+
+        def items() -> Iterator[tuple[str, Callable[[], ParsedDocument]]]:
+            for name, data in uploads:
+                safe = Path(name.replace("\\", "/")).name or "upload"
+                yield (
+                    f"upload:{safe}",
+                    lambda d=data, n=safe: parse_bytes(d, n, max_bytes=self.settings.max_file_bytes, max_chars=self.settings.max_text_chars),
+                )
+
+        self._ingest(kb_id, items(), len(uploads), meta, report, None)
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+    def add_texts(self, kb_ref: str, items: list[TextItem], progress: Progress | None = None) -> IngestReport:
+        """Add documents given as text, with their metadata (e.g. a corpus exported from another system)."""
+        kb_id = self.kb_id(kb_ref)
+        report = IngestReport(kb_id=kb_id)
+        t0 = time.perf_counter()
+        from haoban.knowledge.parse import extract_metadata
+
+        def parsed(item: TextItem) -> ParsedDocument:
+            if len(item.text) > self.settings.max_text_chars:
+                from haoban.errors import FileTooLarge
+
+                raise FileTooLarge(f"文本超过 {self.settings.max_text_chars} 字的上限", detail={"file": item.source})
+            found = extract_metadata(item.text, (item.meta.title if item.meta else None))
+            return ParsedDocument(text=item.text, format=item.format, extra={}, **found)
+
+        def gen() -> Iterator[tuple[str, Callable[[], ParsedDocument]]]:
+            for item in items:
+                yield item.source, (lambda it=item: parsed(it))
+
+        per_item = {it.source: it.meta for it in items}
+        self._ingest(kb_id, gen(), len(items), None, report, progress, per_item_meta=per_item)
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+    def _expand(self, paths: Iterable[Path]) -> Iterator[Path]:
+        for p in paths:
+            p = Path(p)
+            if p.is_dir():
+                for f in sorted(p.rglob("*")):
+                    if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not f.name.startswith((".", "~$")):
+                        yield f
+            else:
+                yield p  # a missing or unsupported file is reported as a failure by the parser step
+
+    def _ingest(
+        self,
+        kb_id: str,
+        items: Iterable[tuple[str, Callable[[], ParsedDocument]]],
+        total: int,
+        meta: DocumentMeta | None,
+        report: IngestReport,
+        progress: Progress | None,
+        per_item_meta: dict[str, DocumentMeta | None] | None = None,
+    ) -> None:
+        batch: list[PreparedDocument] = []
+        done = 0
+        for source, load in items:
+            try:
+                parsed = self._load(source, load)
+                item_meta = (per_item_meta or {}).get(source) or meta
+                doc = prepare(
+                    source,
+                    parsed.format,
+                    parsed.text,
+                    self._merge_meta(parsed, item_meta, source),
+                    parsed.extra,
+                    self.settings.chunk_size,
+                    self.settings.chunk_overlap,
+                )
+                batch.append(doc)
+            except HaobanError as err:
+                report.files.append(FileOutcome(source=source, status="failed", code=err.code, message=err.message))
+                report.failed += 1
+                log_event(log, "ingest failed", source=source, code=err.code)
+            done += 1
+            if progress:
+                progress(done, total, source)
+            if sum(len(d.chunks) for d in batch) >= BATCH_CHUNKS:
+                self._commit_batch(kb_id, batch, report)
+                batch = []
+        if batch:
+            self._commit_batch(kb_id, batch, report)
+        self._maybe_compact(kb_id)
+
+    @staticmethod
+    def _load(source: str, load: Callable[[], ParsedDocument]) -> ParsedDocument:
+        try:
+            return load()
+        except HaobanError:
+            raise
+        except FileNotFoundError as exc:
+            raise NotFound("文件不存在", code="FILE_NOT_FOUND", detail={"file": source}) from exc
+        except IsADirectoryError as exc:
+            raise UnsupportedFormat(detail={"file": source}) from exc
+        except OSError as exc:
+            raise ParseError(f"读取文件失败：{exc.strerror or exc}", detail={"file": source}) from exc
+
+    @staticmethod
+    def _merge_meta(parsed: ParsedDocument, meta: DocumentMeta | None, source: str) -> dict[str, Any]:
+        given = meta.model_dump(exclude_none=True) if meta else {}
+        title = given.get("title") or parsed.title or Path(source.removeprefix("upload:")).stem or "未命名文档"
+        return {
+            "title": title[:500],
+            "issuer": given.get("issuer", parsed.issuer),
+            "doc_number": given.get("doc_number", parsed.doc_number),
+            "written_date": given.get("written_date", parsed.written_date),
+            "publish_date": given.get("publish_date", parsed.publish_date),
+            "validity": given.get("validity", "current"),
+            "tags": given.get("tags", []),
+            "url": given.get("url"),
+        }
+
+    def _commit_batch(self, kb_id: str, batch: list[PreparedDocument], report: IngestReport) -> None:
+        """Write one segment and one transaction for a batch: a document is either fully in or not at all."""
+        with self._write_lock:
+            with self.db.session() as s:
+                existing = {
+                    d.source: d
+                    for d in s.scalars(
+                        select(Document).where(Document.kb_id == kb_id, Document.source.in_([b.source for b in batch]))
+                    )
+                }
+            fresh: list[PreparedDocument] = []
+            seen: set[str] = set()
+            for doc in batch:
+                old = existing.get(doc.source)
+                if doc.source in seen:
+                    continue  # the same source twice in one batch: the first one wins
+                seen.add(doc.source)
+                if old is not None and old.content_hash == doc.content_hash and self._same_meta(old, doc.meta):
+                    report.unchanged += 1
+                    report.files.append(FileOutcome(source=doc.source, status="unchanged", document_id=old.id, chunks=old.chunk_count))
+                    continue
+                fresh.append(doc)
+            if not fresh:
+                return
+
+            seg_id = new_id()
+            doc_ids = {d.source: (existing[d.source].id if d.source in existing else new_id()) for d in fresh}
+            chunk_ids = {d.source: [new_id() for _ in d.chunks] for d in fresh}
+            seg_dir = self._kb_dir(kb_id) / seg_id
+            seg_dir.parent.mkdir(parents=True, exist_ok=True)
+            write_segment(
+                seg_dir,
+                [cid for d in fresh for cid in chunk_ids[d.source]],
+                [doc_ids[d.source] for d in fresh for _ in d.chunks],
+                [t for d in fresh for t in d.tokens],
+            )
+            try:
+                with self.db.session() as s:
+                    kb = s.get(KnowledgeBase, kb_id, with_for_update=True)
+                    if kb is None:
+                        raise NotFound("知识库已被删除", code="KB_NOT_FOUND")
+                    for doc in fresh:
+                        did = doc_ids[doc.source]
+                        row = s.get(Document, did)
+                        if row is None:
+                            row = Document(id=did, kb_id=kb_id, source=doc.source)
+                            s.add(row)
+                        else:
+                            s.execute(delete(Chunk).where(Chunk.document_id == did))
+                        for key, value in doc.meta.items():
+                            setattr(row, key, value)
+                        row.format = doc.format
+                        row.text = doc.text
+                        row.content_hash = doc.content_hash
+                        row.char_count = len(doc.text)
+                        row.chunk_count = len(doc.chunks)
+                        row.extra = doc.extra
+                        s.flush()
+                        s.add_all(
+                            Chunk(
+                                id=cid,
+                                kb_id=kb_id,
+                                document_id=did,
+                                seq=i,
+                                start=c.start,
+                                end=c.end,
+                                heading_path=c.heading_path[:500],
+                                text=c.text,
+                                tokens=" ".join(tok),
+                                text_hash=h,
+                                segment_id=seg_id,
+                            )
+                            for i, (cid, c, tok, h) in enumerate(
+                                zip(chunk_ids[doc.source], doc.chunks, doc.tokens, doc.hashes, strict=True)
+                            )
+                        )
+                    s.add(LexicalSegment(id=seg_id, kb_id=kb_id, chunk_count=sum(len(d.chunks) for d in fresh)))
+                    kb.generation += 1
+            except BaseException:
+                shutil.rmtree(seg_dir, ignore_errors=True)
+                raise
+        for doc in fresh:
+            replaced = doc.source in existing
+            report.replaced += replaced
+            report.added += not replaced
+            report.chunks += len(doc.chunks)
+            report.chars += len(doc.text)
+            report.files.append(
+                FileOutcome(
+                    source=doc.source,
+                    status="replaced" if replaced else "added",
+                    document_id=doc_ids[doc.source],
+                    chunks=len(doc.chunks),
+                )
+            )
+        log_event(log, "batch ingested", kb_id=kb_id, documents=len(fresh), segment=seg_id)
+
+    @staticmethod
+    def _same_meta(row: Document, meta: dict[str, Any]) -> bool:
+        return all(getattr(row, k) == v for k, v in meta.items())
+
+    # ---- documents -------------------------------------------------------------------------------
+
+    def list_documents(self, kb_ref: str, offset: int = 0, limit: int = 50, q: str | None = None) -> tuple[int, list[DocumentInfo]]:
+        if offset < 0 or not 1 <= limit <= 500:
+            raise InvalidInput("分页参数不合法：offset ≥ 0，1 ≤ limit ≤ 500")
+        with self.db.session() as s:
+            kb = self._resolve_kb(s, kb_ref)
+            cond = [Document.kb_id == kb.id]
+            if q:
+                like = f"%{q.strip()}%"
+                cond.append(Document.title.like(like) | Document.doc_number.like(like) | Document.source.like(like))
+            total = s.scalar(select(func.count()).select_from(Document).where(*cond)) or 0
+            rows = s.scalars(
+                select(Document).where(*cond).order_by(Document.created_at.desc(), Document.id).offset(offset).limit(limit)
+            ).all()
+            infos = [_doc_info(d) for d in rows]
+            ready = self._vector_ready_by_doc(s, [d.id for d in rows])
+            for info in infos:
+                info.vector_ready = ready.get(info.id, 0)
+            return total, infos
+
+    def get_document(self, doc_id: str) -> DocumentText:
+        with self.db.session() as s:
+            d = s.get(Document, doc_id)
+            if d is None:
+                raise NotFound("文档不存在", code="DOC_NOT_FOUND")
+            return DocumentText.model_validate(d, from_attributes=True)
+
+    def update_document(self, doc_id: str, meta: DocumentMeta) -> DocumentInfo:
+        """Change metadata only (效力, tags, dates …). A new title changes what chunks are embedded with."""
+        with self._write_lock, self.db.session() as s:
+            d = s.get(Document, doc_id)
+            if d is None:
+                raise NotFound("文档不存在", code="DOC_NOT_FOUND")
+            changes = meta.model_dump(exclude_none=True)
+            title_changed = "title" in changes and changes["title"] != d.title
+            for key, value in changes.items():
+                setattr(d, key, value)
+            if title_changed:
+                for c in s.scalars(select(Chunk).where(Chunk.document_id == d.id)):
+                    c.text_hash = text_hash(embedding_input(d.title, c.heading_path, c.text))
+                s.execute(
+                    update(KnowledgeBase).where(KnowledgeBase.id == d.kb_id).values(vector_generation=KnowledgeBase.vector_generation + 1)
+                )
+            s.flush()
+            return _doc_info(d)
+
+    def delete_document(self, doc_id: str) -> None:
+        with self._write_lock, self.db.session() as s:
+            d = s.get(Document, doc_id)
+            if d is None:
+                raise NotFound("文档不存在", code="DOC_NOT_FOUND")
+            kb = s.get(KnowledgeBase, d.kb_id)
+            s.delete(d)
+            kb.generation += 1
+            kb_id = kb.id
+        self._maybe_compact(kb_id)
+
+    # ---- segment merging -------------------------------------------------------------------------
+
+    def _maybe_compact(self, kb_id: str) -> None:
+        """Merge segments when there are too many, or when many of their chunks were deleted."""
+        with self.db.session() as s:
+            segs = s.scalars(select(LexicalSegment).where(LexicalSegment.kb_id == kb_id)).all()
+            alive = dict(
+                s.execute(select(Chunk.segment_id, func.count()).where(Chunk.kb_id == kb_id).group_by(Chunk.segment_id)).all()
+            )
+        if not segs:
+            return
+        empty = [g.id for g in segs if alive.get(g.id, 0) == 0]
+        sparse = [g.id for g in segs if 0 < alive.get(g.id, 0) < 0.6 * g.chunk_count]
+        if len(segs) - len(empty) > MAX_SEGMENTS:
+            # Keep the biggest segment when it holds most of the base; merge everything else into one.
+            by_size = sorted(segs, key=lambda g: alive.get(g.id, 0), reverse=True)
+            big = by_size[0]
+            total = sum(alive.values())
+            keep = {big.id} if alive.get(big.id, 0) > total / 2 and big.id not in sparse else set()
+            merge = [g.id for g in segs if g.id not in keep and alive.get(g.id, 0) > 0]
+        else:
+            merge = sparse
+        if empty or merge:
+            self._merge_segments(kb_id, merge, empty)
+
+    def _merge_segments(self, kb_id: str, merge: list[str], drop: list[str]) -> None:
+        with self._write_lock:
+            new_seg = None
+            if merge:
+                with self.db.session() as s:
+                    rows = s.execute(
+                        select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id.in_(merge)).order_by(Chunk.id)
+                    ).all()
+                new_seg = new_id()
+                write_segment(
+                    self._kb_dir(kb_id) / new_seg,
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    [r[2].split() for r in rows],
+                )
+            with self.db.session() as s:
+                kb = s.get(KnowledgeBase, kb_id, with_for_update=True)
+                if kb is None:
+                    return
+                gone = merge + drop
+                if new_seg:
+                    s.execute(update(Chunk).where(Chunk.id.in_([r[0] for r in rows])).values(segment_id=new_seg))
+                    s.add(LexicalSegment(id=new_seg, kb_id=kb_id, chunk_count=len(rows)))
+                s.execute(delete(LexicalSegment).where(LexicalSegment.id.in_(gone)))
+                kb.generation += 1
+        for seg in merge + drop:
+            shutil.rmtree(self._kb_dir(kb_id) / seg, ignore_errors=True)
+        log_event(log, "segments merged", kb_id=kb_id, merged=len(merge), dropped=len(drop))
+
+    # ---- index views (per process cache) ----------------------------------------------------------
+
+    def view(self, kb_id: str, with_dense: bool = True) -> KBView:
+        """The current in-memory view of a base, reloaded only when its generation moved."""
+        with self.db.session() as s:
+            kb = s.get(KnowledgeBase, kb_id)
+            if kb is None:
+                raise NotFound("知识库不存在", code="KB_NOT_FOUND")
+            gen, vgen = kb.generation, kb.vector_generation
+        with self._view_lock:
+            view = self._views.get(kb_id)
+            if view is None or view.generation != gen:
+                view = self._load_lexical(kb_id, gen, view)
+                self._views[kb_id] = view
+            # While vectors are still being filled in, reload them at most every few seconds.
+            stale = view.vector_generation != vgen
+            if with_dense and self.embedder and stale:
+                if view.vector_generation < 0 or time.monotonic() - view.dense.loaded_at > 5:
+                    view.dense = self._load_dense(kb_id)
+                    view.vector_generation = vgen
+            return view
+
+    def _load_lexical(self, kb_id: str, gen: int, old: KBView | None) -> KBView:
+        cached = {seg.id: seg for seg in (old.segments if old else [])}
+        with self.db.session() as s:
+            seg_ids = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id).order_by(LexicalSegment.created_at)))
+            alive_rows = s.execute(select(Chunk.segment_id, Chunk.id).where(Chunk.kb_id == kb_id)).all()
+        by_seg: dict[str, list[str]] = {}
+        for seg_id, cid in alive_rows:
+            by_seg.setdefault(seg_id, []).append(cid)
+        segments: list[Segment] = []
+        masks: list[np.ndarray] = []
+        for sid in seg_ids:
+            seg = cached.get(sid)
+            if seg is None:
+                try:
+                    seg = read_segment(self._kb_dir(kb_id) / sid)
+                except FileNotFoundError:
+                    log_event(log, "segment files missing", kb_id=kb_id, segment=sid)
+                    continue
+            segments.append(seg)
+            masks.append(np.isin(seg.chunk_ids, by_seg.get(sid, [])))
+        dense = old.dense if old else DenseView.empty()
+        vgen = old.vector_generation if old else -1
+        return KBView(gen, segments, masks, len(alive_rows), vector_generation=vgen if old else -1, dense=dense)
+
+    def _load_dense(self, kb_id: str) -> DenseView:
+        assert self.embedder is not None
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Chunk.id, Chunk.document_id, Embedding.vector)
+                .join(Embedding, (Embedding.text_hash == Chunk.text_hash) & (Embedding.model == self.embedder.name))
+                .where(Chunk.kb_id == kb_id)
+            ).all()
+        if not rows:
+            return DenseView.empty()
+        matrix = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+        return DenseView(np.asarray([r[0] for r in rows]), np.asarray([r[1] for r in rows]), matrix)
+
+    # ---- embeddings (dense vectors fill in after ingest) ------------------------------------------
+
+    def _vector_ready(self, s: Any, where: Any) -> int:
+        if self.embedder is None:
+            return 0
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(Chunk)
+                .join(Embedding, (Embedding.text_hash == Chunk.text_hash) & (Embedding.model == self.embedder.name))
+                .where(where)
+            )
+            or 0
+        )
+
+    def _vector_ready_by_doc(self, s: Any, doc_ids: list[str]) -> dict[str, int]:
+        if self.embedder is None or not doc_ids:
+            return {}
+        rows = s.execute(
+            select(Chunk.document_id, func.count())
+            .join(Embedding, (Embedding.text_hash == Chunk.text_hash) & (Embedding.model == self.embedder.name))
+            .where(Chunk.document_id.in_(doc_ids))
+            .group_by(Chunk.document_id)
+        ).all()
+        return dict(rows)
+
+    def embedding_progress(self, kb_ref: str | None = None) -> EmbedProgress:
+        with self.db.session() as s:
+            where = Chunk.kb_id == self._resolve_kb(s, kb_ref).id if kb_ref else True
+            total = s.scalar(select(func.count()).select_from(Chunk).where(where)) or 0
+            ready = self._vector_ready(s, where) if self.embedder else 0
+        return EmbedProgress(total=total, ready=ready, pending=total - ready)
+
+    def embed_pending(self, limit: int | None = None, progress: Progress | None = None, stop: threading.Event | None = None) -> int:
+        """Embed chunks that have no vector yet, in batches; returns how many texts were embedded."""
+        if self.embedder is None:
+            return 0
+        done = 0
+        total = self.embedding_progress().pending if progress else 0
+        batch = max(1, self.settings.embedding_batch)
+        while limit is None or done < limit:
+            if stop is not None and stop.is_set():
+                break
+            with self.db.session() as s:
+                rows = s.execute(
+                    select(Chunk.text_hash, func.min(Chunk.text), func.min(Chunk.heading_path), func.min(Document.title))
+                    .join(Document, Document.id == Chunk.document_id)
+                    .outerjoin(Embedding, (Embedding.text_hash == Chunk.text_hash) & (Embedding.model == self.embedder.name))
+                    .where(Embedding.text_hash.is_(None))
+                    .group_by(Chunk.text_hash)
+                    .limit(batch if limit is None else min(batch, limit - done))
+                ).all()
+            if not rows:
+                break
+            inputs = [embedding_input(r[3], r[2], r[1]) for r in rows]
+            vectors = self.embedder.embed_passages(inputs)
+            hashes = [r[0] for r in rows]
+            with self.db.session() as s:
+                have = set(
+                    s.scalars(select(Embedding.text_hash).where(Embedding.model == self.embedder.name, Embedding.text_hash.in_(hashes)))
+                )
+                s.add_all(
+                    Embedding(model=self.embedder.name, text_hash=h, dim=int(v.shape[0]), vector=np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                    for h, v in zip(hashes, vectors, strict=True)
+                    if h not in have
+                )
+                kb_ids = select(Chunk.kb_id).where(Chunk.text_hash.in_(hashes)).distinct()
+                s.execute(
+                    update(KnowledgeBase).where(KnowledgeBase.id.in_(kb_ids)).values(vector_generation=KnowledgeBase.vector_generation + 1)
+                )
+            done += len(rows)
+            if progress:
+                progress(done, max(total, done), "")
+        return done
+
+
+class EmbeddingWorker(threading.Thread):
+    """Fills in vectors in the background of the API process, so search gets better as it goes."""
+
+    def __init__(self, service: KnowledgeService, idle_seconds: float = 3.0):
+        super().__init__(name="haoban-embedder", daemon=True)
+        self.service = service
+        self.idle_seconds = idle_seconds
+        self.stop_event = threading.Event()
+        self.running = False
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.running = True
+                n = self.service.embed_pending(limit=self.service.settings.embedding_batch * 4, stop=self.stop_event)
+            except HaobanError as err:
+                log_event(log, "embedding failed", code=err.code, message=err.message)
+                n = 0
+                self.stop_event.wait(30)
+            except Exception:  # keep the worker alive; the error is logged with its traceback
+                log.exception("embedding worker error")
+                n = 0
+                self.stop_event.wait(30)
+            finally:
+                self.running = False
+            if n == 0:
+                self.stop_event.wait(self.idle_seconds)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+

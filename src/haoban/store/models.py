@@ -1,0 +1,108 @@
+"""Database schema (SQLAlchemy 2). IDs are ULID strings; times are stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from ulid import ULID
+
+
+def new_id() -> str:
+    return str(ULID()).lower()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class KnowledgeBase(Base):
+    __tablename__ = "knowledge_bases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Bumped in the same transaction as any chunk change, so every process knows its cached index is stale.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped when new vectors for this base's chunks are stored.
+    vector_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="kb", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ux_documents_kb_source", "kb_id", "source", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
+    # Where the document came from (file path, upload name or caller-given key); re-ingesting the same
+    # source replaces the document instead of adding a copy.
+    source: Mapped[str] = mapped_column(String(1000))
+    format: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    issuer: Mapped[str | None] = mapped_column(String(200), index=True)
+    doc_number: Mapped[str | None] = mapped_column(String(100))
+    written_date: Mapped[date | None] = mapped_column(Date)
+    publish_date: Mapped[date | None] = mapped_column(Date)
+    validity: Mapped[str] = mapped_column(String(10), default="current")  # 效力: current | repealed
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    char_count: Mapped[int] = mapped_column(Integer, default=0)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    kb: Mapped[KnowledgeBase] = relationship(back_populates="documents")
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    __table_args__ = (Index("ix_chunks_doc_seq", "document_id", "seq"), Index("ix_chunks_segment", "segment_id"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    heading_path: Mapped[str] = mapped_column(String(500), default="")
+    text: Mapped[str] = mapped_column(Text)
+    # Space-joined search tokens, kept so index segments can be merged without segmenting again.
+    tokens: Mapped[str] = mapped_column(Text)
+    # Hash of the text given to the embedding model (title, heading path and chunk text).
+    text_hash: Mapped[str] = mapped_column(String(40), index=True)
+    segment_id: Mapped[str] = mapped_column(String(32))
+
+
+class LexicalSegment(Base):
+    """One immutable BM25 index file set on disk, covering the chunks of one ingest batch."""
+
+    __tablename__ = "lexical_segments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Embedding(Base):
+    """Content-addressed vectors: identical chunk text is embedded once, whatever document it is in."""
+
+    __tablename__ = "embeddings"
+
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,12 +6,14 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from ulid import ULID
 
 from haoban import __version__
+from haoban.api import knowledge, web
 from haoban.config import Settings, get_settings
 from haoban.errors import HaobanError
 from haoban.knowledge.service import EmbeddingWorker, KnowledgeService
@@ -45,7 +47,8 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         if service is None:
             svc.close()
 
-    app = FastAPI(
+    # FastAPIOffline serves the /docs page's scripts from the package instead of a CDN (air-gapped sites).
+    app = FastAPIOffline(
         title="好办 haoban API",
         version=__version__,
         description="政务知识库、检索与问答平台接口。所有错误返回 JSON：{code, message, detail}。",
@@ -73,7 +76,9 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         return JSONResponse({"code": "INVALID_INPUT", "message": "请求参数不合法", "detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, err: StarletteHTTPException):
+        if err.status_code == 404 and not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", ""):
+            return web.render_not_found(request)
         code, message = _HTTP_MESSAGES.get(err.status_code, ("HTTP_ERROR", str(err.detail)))
         return JSONResponse({"code": code, "message": message, "detail": None}, status_code=err.status_code)
 
@@ -81,8 +86,6 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
     async def unexpected(_: Request, err: Exception) -> JSONResponse:
         logging.getLogger("haoban.api").exception("unhandled error")
         return JSONResponse({"code": "INTERNAL_ERROR", "message": "系统内部错误，请联系管理员查看日志", "detail": None}, status_code=500)
-
-    from haoban.api import knowledge, web
 
     app.include_router(knowledge.router)
     web.mount(app)

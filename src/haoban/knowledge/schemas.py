@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+# SQLite hands back naive datetimes; everything is stored in UTC, so say so on the way out.
+UTCDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))]
 
 
 class KBInfo(BaseModel):
@@ -15,7 +18,7 @@ class KBInfo(BaseModel):
     document_count: int
     chunk_count: int
     vector_ready: int = Field(description="已完成向量化的分块数")
-    created_at: datetime
+    created_at: UTCDateTime
 
 
 class DocumentInfo(BaseModel):
@@ -34,8 +37,8 @@ class DocumentInfo(BaseModel):
     char_count: int
     chunk_count: int
     vector_ready: int | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UTCDateTime
+    updated_at: UTCDateTime
 
 
 class DocumentText(DocumentInfo):

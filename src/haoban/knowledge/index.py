@@ -60,6 +60,11 @@ class DenseView:
     doc_ids: np.ndarray
     matrix: np.ndarray  # (n, dim) float32, L2-normalised
     loaded_at: float = field(default_factory=time.monotonic)
+    load_seconds: float = 0.0
+
+    def due_for_reload(self) -> bool:
+        """While vectors fill in, reload at most ~5% of the time: cheap views reload at once, big ones wait."""
+        return time.monotonic() - self.loaded_at >= 20 * self.load_seconds
 
     @classmethod
     def empty(cls) -> DenseView:

@@ -504,12 +504,12 @@ class KnowledgeService:
             if view is None or view.generation != gen:
                 view = self._load_lexical(kb_id, gen, view)
                 self._views[kb_id] = view
-            # While vectors are still being filled in, reload them at most every few seconds.
             stale = view.vector_generation != vgen
-            if with_dense and self.embedder and stale:
-                if view.vector_generation < 0 or time.monotonic() - view.dense.loaded_at > 5:
-                    view.dense = self._load_dense(kb_id)
-                    view.vector_generation = vgen
+            if with_dense and self.embedder and stale and (view.vector_generation < 0 or view.dense.due_for_reload()):
+                t0 = time.monotonic()
+                view.dense = self._load_dense(kb_id)
+                view.dense.load_seconds = time.monotonic() - t0
+                view.vector_generation = vgen
             return view
 
     def _load_lexical(self, kb_id: str, gen: int, old: KBView | None) -> KBView:

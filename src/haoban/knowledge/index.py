@@ -81,6 +81,8 @@ class KBView:
     alive_count: int
     vector_generation: int = -1
     dense: DenseView = field(default_factory=DenseView.empty)
+    # Filter results (documents ruled out) for this generation, keyed by the filter's JSON.
+    excluded_cache: dict[str, set[str] | None] = field(default_factory=dict)
 
     def lexical_top(self, tokens: list[str], excluded: set[str] | None, k: int) -> list[tuple[str, str, float]]:
         """Best k (chunk id, doc id, score) over all segments, scores > 0 only; excluded: document ids."""

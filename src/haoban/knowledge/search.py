@@ -6,7 +6,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import and_, select, true
+from sqlalchemy import and_, func, not_, select
 
 from haoban.errors import InvalidInput
 from haoban.knowledge.schemas import Citation, SearchFilters, SearchHit, SearchResult
@@ -52,7 +52,12 @@ def search(
     alive = with_vectors = 0
     for kb_id in kb_ids:
         view = service.view(kb_id, with_dense=use_dense)
-        excluded = _excluded_docs(service, kb_id, filters)
+        key = filters.model_dump_json()
+        if key not in view.excluded_cache:
+            if len(view.excluded_cache) > 64:
+                view.excluded_cache.clear()
+            view.excluded_cache[key] = _excluded_docs(service, kb_id, filters)
+        excluded = view.excluded_cache[key]
         alive += view.alive_count
         # Dense mode falls back to keywords while a base has no vectors yet.
         if mode != "dense" or not len(view.dense.chunk_ids):
@@ -103,10 +108,13 @@ def _excluded_docs(service: KnowledgeService, kb_id: str, f: SearchFilters) -> s
     if not conds and not f.tags:
         return None
     with service.db.session() as s:
-        # Select what passes, not what fails: a NULL field (no 发文机关, no date) then fails a filter on it.
-        docs = s.execute(select(Document.id, Document.tags, and_(*conds) if conds else true()).where(Document.kb_id == kb_id)).all()
-    wanted = set(f.tags)
-    excluded = {doc_id for doc_id, tags, ok in docs if not ok or not wanted <= set(tags or [])}
+        # Ask for what fails, which is usually few rows; a NULL field (no 发文机关, no date) fails a filter on it.
+        excluded = set(
+            s.scalars(select(Document.id).where(Document.kb_id == kb_id, not_(func.coalesce(and_(*conds), False))))
+        ) if conds else set()
+        if f.tags:
+            wanted = set(f.tags)
+            excluded |= {i for i, tags in s.execute(select(Document.id, Document.tags).where(Document.kb_id == kb_id)) if not wanted <= set(tags or [])}
     return excluded or None
 
 

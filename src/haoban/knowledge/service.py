@@ -419,9 +419,12 @@ class KnowledgeService:
             if title_changed:
                 for c in s.scalars(select(Chunk).where(Chunk.document_id == d.id)):
                     c.text_hash = text_hash(embedding_input(d.title, c.heading_path, c.text))
-                s.execute(
-                    update(KnowledgeBase).where(KnowledgeBase.id == d.kb_id).values(vector_generation=KnowledgeBase.vector_generation + 1)
-                )
+            # Filters read document metadata, so cached filter results of every process must go.
+            s.execute(
+                update(KnowledgeBase)
+                .where(KnowledgeBase.id == d.kb_id)
+                .values(generation=KnowledgeBase.generation + 1, vector_generation=KnowledgeBase.vector_generation + 1)
+            )
             s.flush()
             return _doc_info(d)
 

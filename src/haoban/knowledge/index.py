@@ -94,7 +94,8 @@ class KBView:
             scores = seg.scores(tokens, mask.astype(np.float32))
             n = min(k, len(scores))
             top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-            found.extend((seg.chunk_ids[i], seg.doc_ids[i], float(scores[i])) for i in top if scores[i] > 0)
+            top = top[scores[top] > 0]
+            found.extend(zip(seg.chunk_ids[top].tolist(), seg.doc_ids[top].tolist(), scores[top].tolist(), strict=True))
         found.sort(key=lambda h: -h[2])
         return found[:k]
 

@@ -149,9 +149,14 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str]) -
         return []
     ids = [cid for cid, _ in top]
     with service.db.session() as s:
+        # Only the document columns a citation needs: a document's full text can be megabytes.
         rows = {
             c.id: (c, d)
-            for c, d in s.execute(select(Chunk, Document).join(Document, Document.id == Chunk.document_id).where(Chunk.id.in_(ids)))
+            for c, *d in s.execute(
+                select(Chunk, Document.id, Document.title, Document.doc_number, Document.issuer)
+                .join(Document, Document.id == Chunk.document_id)
+                .where(Chunk.id.in_(ids))
+            )
         }
     terms = highlight_terms(query, tokens)
     hits = []
@@ -169,10 +174,10 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str]) -
                 text=c.text,
                 highlights=find_terms(c.text, terms),
                 citation=Citation(
-                    document_id=d.id,
-                    title=d.title,
-                    doc_number=d.doc_number,
-                    issuer=d.issuer,
+                    document_id=d[0],
+                    title=d[1],
+                    doc_number=d[2],
+                    issuer=d[3],
                     heading_path=c.heading_path,
                     start=c.start,
                     end=c.end,

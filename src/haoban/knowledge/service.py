@@ -220,6 +220,7 @@ class KnowledgeService:
         per_item_meta: dict[str, DocumentMeta | None] | None = None,
     ) -> None:
         batch: list[PreparedDocument] = []
+        batch_chunks = 0
         done = 0
         for source, load in items:
             try:
@@ -235,6 +236,7 @@ class KnowledgeService:
                     self.settings.chunk_overlap,
                 )
                 batch.append(doc)
+                batch_chunks += len(doc.chunks)
             except HaobanError as err:
                 report.files.append(FileOutcome(source=source, status="failed", code=err.code, message=err.message))
                 report.failed += 1
@@ -242,9 +244,9 @@ class KnowledgeService:
             done += 1
             if progress:
                 progress(done, total, source)
-            if sum(len(d.chunks) for d in batch) >= BATCH_CHUNKS:
+            if batch_chunks >= BATCH_CHUNKS:
                 self._commit_batch(kb_id, batch, report)
-                batch = []
+                batch, batch_chunks = [], 0
         if batch:
             self._commit_batch(kb_id, batch, report)
         self._maybe_compact(kb_id)
@@ -320,7 +322,7 @@ class KnowledgeService:
                         raise NotFound("知识库已被删除", code="KB_NOT_FOUND")
                     for doc in fresh:
                         did = doc_ids[doc.source]
-                        row = s.get(Document, did)
+                        row = s.get(Document, did) if doc.source in existing else None
                         if row is None:
                             row = Document(id=did, kb_id=kb_id, source=doc.source)
                             s.add(row)
@@ -334,7 +336,9 @@ class KnowledgeService:
                         row.char_count = len(doc.text)
                         row.chunk_count = len(doc.chunks)
                         row.extra = doc.extra
-                        s.flush()
+                    s.flush()  # documents first: chunks reference them
+                    for doc in fresh:
+                        did = doc_ids[doc.source]
                         s.add_all(
                             Chunk(
                                 id=cid,
@@ -473,11 +477,13 @@ class KnowledgeService:
                         select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id.in_(merge)).order_by(Chunk.id)
                     ).all()
                 new_seg = new_id()
+                # One string object per distinct token: merging 100k chunks otherwise holds millions of copies.
+                vocab: dict[str, str] = {}
                 write_segment(
                     self._kb_dir(kb_id) / new_seg,
                     [r[0] for r in rows],
                     [r[1] for r in rows],
-                    [r[2].split() for r in rows],
+                    [[vocab.setdefault(t, t) for t in r[2].split()] for r in rows],
                 )
             with self.db.session() as s:
                 kb = s.get(KnowledgeBase, kb_id, with_for_update=True)

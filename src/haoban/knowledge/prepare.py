@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from haoban.errors import EmptyFile
 from haoban.knowledge.chunk import Chunk, chunk_text
 from haoban.text.segment import tokenize
+
+
+def headline(text: str, limit: int = 40) -> str:
+    """A title for text that came without one: its first line, or its first phrase when it is one long line."""
+    first = text.strip().split("\n", 1)[0].strip()
+    if len(first) > limit:
+        m = re.match(r"(.{4,%d}?)[\s\u3000。！？；，：]" % limit, first)
+        first = m.group(1) if m else first[:limit]
+    return first
 
 
 def embedding_input(title: str, heading_path: str, text: str) -> str:

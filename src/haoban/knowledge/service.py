@@ -20,7 +20,7 @@ from haoban.config import Settings, get_settings
 from haoban.errors import Conflict, HaobanError, InvalidInput, NotFound, ParseError, UnsupportedFormat
 from haoban.knowledge.index import DenseView, KBView, Segment, read_segment, write_segment
 from haoban.knowledge.parse import SUPPORTED_SUFFIXES, ParsedDocument, parse_bytes, parse_file
-from haoban.knowledge.prepare import PreparedDocument, embedding_input, prepare, text_hash
+from haoban.knowledge.prepare import PreparedDocument, embedding_input, headline, prepare, text_hash
 from haoban.knowledge.schemas import (
     DocumentInfo,
     DocumentMeta,
@@ -188,6 +188,8 @@ class KnowledgeService:
 
                 raise FileTooLarge(f"文本超过 {self.settings.max_text_chars} 字的上限", detail={"file": item.source})
             found = extract_metadata(item.text, (item.meta.title if item.meta else None))
+            # A text item's source is often an opaque id: its own first line names it better.
+            found["title"] = found.get("title") or headline(item.text) or None
             return ParsedDocument(text=item.text, format=item.format, extra={}, **found)
 
         def gen() -> Iterator[tuple[str, Callable[[], ParsedDocument]]]:

@@ -99,15 +99,28 @@ class KBView:
         found.sort(key=lambda h: -h[2])
         return found[:k]
 
-    def dense_top(self, qvec: np.ndarray, excluded: set[str] | None, k: int) -> list[tuple[str, str, float]]:
+    def dense_top(self, qvec: np.ndarray, excluded: set[str] | None, k: int) -> list[tuple[str, str, float, float]]:
+        """Best k (chunk id, doc id, cosine, normalised) where normalised = (cos - mean) / (max - mean).
+
+        E5 cosines sit in a narrow band (about 0.75–0.9) whose level shifts from query to query; measured
+        against the base's mean similarity they become comparable across queries and with BM25.
+        """
         d = self.dense
         if len(d.chunk_ids) == 0:
             return []
         sims = d.matrix @ qvec
         if excluded is not None:
             sims = np.where(np.isin(d.doc_ids, list(excluded)), -np.inf, sims)
+        finite = sims[np.isfinite(sims)]
+        if not len(finite):
+            return []
+        mean, best = float(finite.mean()), float(finite.max())
+        span = max(best - mean, 1e-6)
         n = min(k, len(sims))
         top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
-        hits = [(d.chunk_ids[i], d.doc_ids[i], float(sims[i])) for i in top if np.isfinite(sims[i])]
-        hits.sort(key=lambda h: -h[2])
-        return hits
+        top = top[np.isfinite(sims[top])]
+        top = top[np.argsort(-sims[top])]
+        return [
+            (cid, doc, sim, (sim - mean) / span)
+            for cid, doc, sim in zip(d.chunk_ids[top].tolist(), d.doc_ids[top].tolist(), sims[top].tolist(), strict=True)
+        ]

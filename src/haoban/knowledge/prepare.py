@@ -16,7 +16,7 @@ def headline(text: str, limit: int = 40) -> str:
     """A title for text that came without one: its first line, or its first phrase when it is one long line."""
     first = text.strip().split("\n", 1)[0].strip()
     if len(first) > limit:
-        m = re.match(r"(.{4,%d}?)[\s\u3000。！？；，：]" % limit, first)
+        m = re.match(rf"(.{{4,{limit}}}?)[\s\u3000。！？；，：]", first)
         first = m.group(1) if m else first[:limit]
     return first
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from ulid import ULID
 
@@ -105,4 +117,60 @@ class Embedding(Base):
     text_hash: Mapped[str] = mapped_column(String(40), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# ---- policy Q&A (apps/qa) ------------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """A Q&A session: the questions asked one after another, so follow-ups can refer back."""
+
+    __tablename__ = "qa_conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    # Knowledge bases the conversation searches (names or ids as given; empty = all).
+    kbs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Message.seq",
+    )
+
+
+class Message(Base):
+    """One question and its answer (the whole answer, with citations, as JSON)."""
+
+    __tablename__ = "qa_messages"
+    __table_args__ = (Index("ix_qa_messages_conv_seq", "conversation_id", "seq", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("qa_conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    rewritten: Mapped[str] = mapped_column(Text)  # the standalone question used for retrieval
+    mode: Mapped[str] = mapped_column(String(12))  # extractive | generative | refusal
+    intent: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    answer: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Feedback(Base):
+    """有用/无用 and a comment on one answer; every submission is kept, the latest one counts."""
+
+    __tablename__ = "qa_feedback"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    message_id: Mapped[str] = mapped_column(ForeignKey("qa_messages.id", ondelete="CASCADE"), index=True)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

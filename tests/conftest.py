@@ -10,6 +10,9 @@ import pytest
 from haoban.config import Settings
 from haoban.knowledge.service import KnowledgeService
 
+# The browser fixtures (chromium via Playwright, screenshot folder) live in tests/browser.py.
+pytest_plugins = ["browser"]
+
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"
 

@@ -7,7 +7,6 @@ to a temp directory.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from browser import XSS, needs_chromium
 from conftest import CORPUS, make_settings
 from haoban.api.app import create_app
 from haoban.apps.qa.service import QAService
@@ -24,14 +24,9 @@ from haoban.errors import LLMUnavailable
 from haoban.knowledge.service import KnowledgeService
 from server import running_server
 
-CHROMIUM = "/usr/bin/chromium"
-XSS = "<img src=x onerror=alert(1)>"
 QUESTION = "居住证签注怎么办理"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"browser test needs Debian chromium at {CHROMIUM} (scripts/install-system-deps.sh installs it)",
-)
+pytestmark = needs_chromium
 
 
 def ingest(settings) -> None:
@@ -50,35 +45,6 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ingest(settings)
     with running_server(settings) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = os.environ.get("HAOBAN_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        return Path(target)
-    return tmp_path_factory.mktemp("qa-shots")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 class PageWatch:

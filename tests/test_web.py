@@ -6,7 +6,6 @@ Screenshots go to $HAOBAN_SCREENSHOTS when set (for a human to look at), else to
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import threading
@@ -17,17 +16,12 @@ import httpx
 import numpy as np
 import pytest
 
+from browser import XSS, needs_chromium
 from conftest import CORPUS, make_settings
 from haoban.knowledge.service import KnowledgeService
 from server import live_server, running_server  # noqa: F401  (live_server is a fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-XSS = "<img src=x onerror=alert(1)>"
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"browser test needs Debian chromium at {CHROMIUM} (scripts/install-system-deps.sh installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -44,35 +38,6 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         service.close()
     with running_server(settings) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = os.environ.get("HAOBAN_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        return Path(target)
-    return tmp_path_factory.mktemp("shots")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 class PageWatch:

@@ -87,7 +87,7 @@ class LLMRejected(LLMError):
 
 
 def exit_code(err: HaobanError) -> int:
-    """CLI exit codes: 2 bad input, 3 not found, 4 conflict, 5 parse, 6 service unavailable, 1 other."""
+    """CLI exit codes: 2 bad input, 3 not found, 4 conflict, 5 parse, 6 model service failed or unavailable, 1 other."""
     if isinstance(err, ParseError):
         return 5
-    return {400: 2, 404: 3, 409: 4, 503: 6}.get(err.status, 1)
+    return {400: 2, 404: 3, 409: 4, 502: 6, 503: 6, 504: 6}.get(err.status, 1)

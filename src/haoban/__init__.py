@@ -25,6 +25,8 @@ _EXPORTS = {
     "SearchResult": "haoban.knowledge.schemas",
     "KnowledgeService": "haoban.knowledge.service",
     "TextItem": "haoban.knowledge.service",
+    "QAService": "haoban.apps.qa.service",
+    "make_gateway": "haoban.llm.gateway",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -19,7 +19,7 @@ fixed low by hand (fitted freely it takes 3–4× more, which only holds for que
 passages themselves). The intercept is shifted so that REFUSAL_THRESHOLD = 0.5 sits where about 2.5%
 of the answerable questions are refused (target: at most 5%, the rest is a margin for unseen wording).
 Two-fold cross-validation over both sets (fit on one half, test on the other) gave 1–6% wrongful and
-88–93% out-of-scope refusals with keywords only, 1.6–4.3% and 99–100% with vectors.
+88–93% out-of-scope refusals with keywords only, 1.6–4.3% and 97–100% with vectors.
 See benchmarks/README.md (“政策问答”).
 """
 

@@ -74,3 +74,19 @@ def test_delete_kb_needs_confirmation(env):
     assert "临时库" in run(env, "kb", "list").stdout
     run(env, "kb", "delete", "临时库", "--yes")
     assert "还没有知识库" in run(env, "kb", "list").stdout
+
+
+def test_doc_set_validity_and_tag_filter(env, corpus_dir: Path):
+    run(env, "kb", "create", "库")
+    run(env, "ingest", str(corpus_dir), "--kb", "库", "--tag", "样例")
+    hit = json.loads(run(env, "search", "融资担保", "--json").stdout)["hits"][0]
+    doc_id = hit["citation"]["document_id"]
+    assert json.loads(run(env, "search", "融资担保", "--tag", "样例", "--json").stdout)["hits"]
+    assert json.loads(run(env, "search", "融资担保", "--tag", "别的", "--json").stdout)["hits"] == []
+
+    changed = json.loads(run(env, "doc", "set", doc_id, "--repealed", "--json").stdout)
+    assert changed["validity"] == "repealed"
+    ids = {h["citation"]["document_id"] for h in json.loads(run(env, "search", "融资担保", "--json").stdout)["hits"]}
+    assert doc_id not in ids
+    nothing = run(env, "doc", "set", doc_id, ok=False)
+    assert nothing.returncode == 2 and "至少指定" in nothing.stderr

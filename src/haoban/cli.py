@@ -223,6 +223,24 @@ def doc_list(
     out.print(f"共 {total} 篇")
 
 
+@doc_app.command("set")
+@handled
+def doc_set(
+    doc_id: Annotated[str, typer.Argument(help="文档 ID")],
+    repealed: Annotated[bool | None, typer.Option("--repealed/--current", help="标记为已废止或现行")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="替换文档标签，可多次")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """修改文档的效力和标签（立即对检索生效，不需要重建索引）。"""
+    from haoban.errors import InvalidInput
+
+    if repealed is None and tag is None:
+        raise InvalidInput("请至少指定 --repealed/--current 或 --tag")
+    meta = DocumentMeta(validity=None if repealed is None else ("repealed" if repealed else "current"), tags=tag)
+    info = _service(embedder=False).update_document(doc_id, meta)
+    _print_json(info) if as_json else out.print(f"已更新《{info.title}》：{'现行' if info.validity == 'current' else '已废止'}，标签 {info.tags}")
+
+
 @doc_app.command("delete")
 @handled
 def doc_delete(doc_id: Annotated[str, typer.Argument(help="文档 ID")]) -> None:
@@ -245,6 +263,7 @@ def search(
     date_from: Annotated[str | None, typer.Option("--from", help="成文日期起，如 2019-01-01")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="成文日期止")] = None,
     include_repealed: Annotated[bool, typer.Option("--all", help="包含已废止文件")] = False,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="只查带这些标签的文档，可多次")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """检索知识库，列出带出处的段落。"""
@@ -258,6 +277,7 @@ def search(
             date_from=date.fromisoformat(date_from) if date_from else None,
             date_to=date.fromisoformat(date_to) if date_to else None,
             validity="all" if include_repealed else "current",
+            tags=tag or [],
         )
     except ValueError as e:
         raise InvalidInput("日期格式应为 YYYY-MM-DD") from e

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from haoban import __version__
 from haoban.api.deps import get_service
@@ -122,8 +123,6 @@ async def upload_documents(
             raise FileTooLarge(f"文件超过 {svc.settings.max_file_mb:g} MB 的上限", detail={"file": f.filename})
         uploads.append((f.filename or "upload", data))
     meta = DocumentMeta(validity=validity, tags=[t.strip() for t in tags.split(",") if t.strip()] if tags else None)
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(svc.ingest_uploads, kb, uploads, meta)
 
 

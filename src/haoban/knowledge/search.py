@@ -197,9 +197,7 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str]) -
 def highlight_terms(query: str, tokens: list[str]) -> list[str]:
     """Words worth marking in a passage: the query's words and search tokens, longest first."""
     stop = stopwords()
-    words = {w for w in cut(query) + tokens if w not in stop and (len(w) > 1 or not re.fullmatch(r"[\u4e00-\u9fff]", w))}
-    words |= {w for w in tokens if len(w) == 1 and w not in stop}
-    return sorted(words, key=len, reverse=True)
+    return sorted({w for w in cut(query) + tokens if w not in stop}, key=len, reverse=True)
 
 
 def find_terms(text: str, terms: list[str]) -> list[tuple[int, int]]:

@@ -17,9 +17,23 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 
 from haoban.config import Settings, get_settings
-from haoban.errors import Conflict, HaobanError, InvalidInput, NotFound, ParseError, UnsupportedFormat
+from haoban.errors import (
+    Conflict,
+    FileTooLarge,
+    HaobanError,
+    InvalidInput,
+    NotFound,
+    ParseError,
+    UnsupportedFormat,
+)
 from haoban.knowledge.index import DenseView, KBView, Segment, read_segment, write_segment
-from haoban.knowledge.parse import SUPPORTED_SUFFIXES, ParsedDocument, parse_bytes, parse_file
+from haoban.knowledge.parse import (
+    SUPPORTED_SUFFIXES,
+    ParsedDocument,
+    extract_metadata,
+    parse_bytes,
+    parse_file,
+)
 from haoban.knowledge.prepare import PreparedDocument, embedding_input, headline, prepare, text_hash
 from haoban.knowledge.schemas import (
     DocumentInfo,
@@ -180,12 +194,8 @@ class KnowledgeService:
         kb_id = self.kb_id(kb_ref)
         report = IngestReport(kb_id=kb_id)
         t0 = time.perf_counter()
-        from haoban.knowledge.parse import extract_metadata
-
         def parsed(item: TextItem) -> ParsedDocument:
             if len(item.text) > self.settings.max_text_chars:
-                from haoban.errors import FileTooLarge
-
                 raise FileTooLarge(f"文本超过 {self.settings.max_text_chars} 字的上限", detail={"file": item.source})
             found = extract_metadata(item.text, (item.meta.title if item.meta else None))
             # A text item's source is often an opaque id: its own first line names it better.

@@ -2,81 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from haoban.cli.common import JsonOpt, err, handled, out, print_json, progress, service
 from haoban.config import get_settings
-from haoban.errors import HaobanError, exit_code
 from haoban.knowledge.schemas import DocumentMeta, IngestReport, SearchFilters
-from haoban.knowledge.service import KnowledgeService
 
 app = typer.Typer(help="好办：政务知识库与智能检索平台", no_args_is_help=True, add_completion=False)
 kb_app = typer.Typer(help="知识库管理", no_args_is_help=True)
 doc_app = typer.Typer(help="文档管理", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(doc_app, name="doc")
-
-out = Console()
-err = Console(stderr=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
-
-
-def _service(embedder: bool = True) -> KnowledgeService:
-    from haoban.logs import setup_logging
-
-    settings = get_settings()
-    setup_logging("WARNING", settings.log_json)
-    return KnowledgeService(settings, embedder="auto" if embedder else None)
-
-
-def _print_json(value: Any) -> None:
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    elif isinstance(value, list):
-        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-
-
-def handled(fn: Callable) -> Callable:
-    """Turn project errors into a Chinese message and a non-zero exit code, never a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HaobanError as e:
-            err.print(f"[red]错误[/red]（{e.code}）：{e.message}")
-            if e.detail:
-                err.print(f"详情：{e.detail}", markup=False)
-            raise typer.Exit(exit_code(e)) from None
-
-    return wrapper
-
-
-def _progress(label: str) -> Progress:
-    return Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[item]}", style="dim"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
-
 
 # ---- server --------------------------------------------------------------------------------------
 
@@ -105,8 +47,8 @@ def demo(
     """建立演示知识库（国务院文件 60 篇）并启动服务；向量在服务后台补齐。"""
     from haoban.demo import DEMO_KB, ensure_demo
 
-    svc = _service()
-    with _progress("导入演示文档") as bar:
+    svc = service()
+    with progress("导入演示文档") as bar:
         task = bar.add_task("demo", total=None, item="")
         report = ensure_demo(svc, lambda done, total, item: bar.update(task, completed=done, total=total, item=item))
     if report is None:
@@ -129,17 +71,17 @@ def kb_create(
     as_json: JsonOpt = False,
 ) -> None:
     """新建知识库。"""
-    info = _service(embedder=False).create_kb(name, description)
-    _print_json(info) if as_json else out.print(f"已创建知识库“{info.name}”（ID：{info.id}）")
+    info = service(embedder=False).create_kb(name, description)
+    print_json(info) if as_json else out.print(f"已创建知识库“{info.name}”（ID：{info.id}）")
 
 
 @kb_app.command("list")
 @handled
 def kb_list(as_json: JsonOpt = False) -> None:
     """列出知识库。"""
-    kbs = _service().list_kbs()
+    kbs = service().list_kbs()
     if as_json:
-        return _print_json(kbs)
+        return print_json(kbs)
     table = Table("名称", "ID", "文档数", "段落数", "向量就绪", "说明")
     for k in kbs:
         table.add_row(k.name, k.id, str(k.document_count), str(k.chunk_count), f"{k.vector_ready}/{k.chunk_count}", k.description)
@@ -153,7 +95,7 @@ def kb_delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="不再确认")] = False,
 ) -> None:
     """删除知识库及其全部文档和索引。"""
-    svc = _service(embedder=False)
+    svc = service(embedder=False)
     info = svc.get_kb(name)
     if not yes and not typer.confirm(f"确定删除知识库“{info.name}”及其 {info.document_count} 篇文档？"):
         raise typer.Exit(1)
@@ -174,15 +116,15 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """导入文档（PDF、DOCX、HTML、TXT、MD、OFD）；坏文件单独报错，不影响其他文件。"""
-    svc = _service(embedder=False)
+    svc = service(embedder=False)
     meta = DocumentMeta(tags=tag or None, validity="repealed" if repealed else None)
-    with _progress("导入") as bar:
+    with progress("导入") as bar:
         task = bar.add_task("ingest", total=None, item="")
         report = svc.ingest_paths(
             kb, paths, meta, lambda done, total, item: bar.update(task, completed=done, total=total, item=Path(item).name)
         )
     if as_json:
-        _print_json(report)
+        print_json(report)
     else:
         _print_report(report)
     if report.failed and not (report.added or report.replaced or report.unchanged):
@@ -210,9 +152,9 @@ def doc_list(
     as_json: JsonOpt = False,
 ) -> None:
     """列出知识库中的文档。"""
-    total, docs = _service().list_documents(kb, offset, limit)
+    total, docs = service().list_documents(kb, offset, limit)
     if as_json:
-        return _print_json({"total": total, "items": [d.model_dump(mode="json") for d in docs]})
+        return print_json({"total": total, "items": [d.model_dump(mode="json") for d in docs]})
     table = Table("ID", "标题", "发文字号", "成文日期", "效力", "段落", "向量")
     for d in docs:
         table.add_row(
@@ -237,15 +179,15 @@ def doc_set(
     if repealed is None and tag is None:
         raise InvalidInput("请至少指定 --repealed/--current 或 --tag")
     meta = DocumentMeta(validity=None if repealed is None else ("repealed" if repealed else "current"), tags=tag)
-    info = _service(embedder=False).update_document(doc_id, meta)
-    _print_json(info) if as_json else out.print(f"已更新《{info.title}》：{'现行' if info.validity == 'current' else '已废止'}，标签 {info.tags}")
+    info = service(embedder=False).update_document(doc_id, meta)
+    print_json(info) if as_json else out.print(f"已更新《{info.title}》：{'现行' if info.validity == 'current' else '已废止'}，标签 {info.tags}")
 
 
 @doc_app.command("delete")
 @handled
 def doc_delete(doc_id: Annotated[str, typer.Argument(help="文档 ID")]) -> None:
     """删除一篇文档。"""
-    _service(embedder=False).delete_document(doc_id)
+    service(embedder=False).delete_document(doc_id)
     out.print("已删除")
 
 
@@ -281,9 +223,9 @@ def search(
         )
     except ValueError as e:
         raise InvalidInput("日期格式应为 YYYY-MM-DD") from e
-    result = _service().search(query, kb, filters=filters, top_k=top_k, mode=mode)
+    result = service().search(query, kb, filters=filters, top_k=top_k, mode=mode)
     if as_json:
-        return _print_json(result)
+        return print_json(result)
     if result.notice:
         err.print(f"[yellow]提示[/yellow]：{result.notice}")
     if not result.hits:
@@ -308,18 +250,18 @@ def embed(
     kb: Annotated[str | None, typer.Option("--kb", "-k", help="只看该知识库的进度；补齐对全部知识库进行")] = None,
 ) -> None:
     """在前台补齐向量索引（CPU 上约每秒 5–10 段），显示进度。"""
-    svc = _service()
+    svc = service()
     if svc.embedder is None:
         err.print("未启用向量模型（embedding_backend=none），无需补齐。")
         return
-    pending = svc.embedding_progress().pending
+    pending = svc.embeddingprogress().pending
     if pending == 0:
         out.print("向量索引已是最新。")
         return
-    with _progress("向量化") as bar:
+    with progress("向量化") as bar:
         task = bar.add_task("embed", total=pending, item="")
         n = svc.embed_pending(progress=lambda done, total, _: bar.update(task, completed=done, total=total))
-    p = svc.embedding_progress(kb)
+    p = svc.embeddingprogress(kb)
     out.print(f"已补齐 {n} 段；{'该知识库' if kb else '全部'}就绪 {p.ready}/{p.total}。")
 
 
@@ -336,12 +278,12 @@ def ask(
     from haoban.apps.qa.service import QAService
     from haoban.llm.gateway import make_gateway
 
-    svc = _service()
+    svc = service()
     gateway = make_gateway(svc.settings)
     qa = QAService(svc, gateway if gateway.available else None)
     kwargs = {"kbs": kb, "conversation_id": conversation, "use_model": not no_model}
     if as_json:
-        return _print_json(qa.ask(question, **kwargs))
+        return print_json(qa.ask(question, **kwargs))
     answer = None
     for event in qa.ask_stream(question, **kwargs):
         if event["type"] == "meta" and event.get("notice"):

@@ -1,0 +1,3 @@
+from haoban.cli import main
+
+main()

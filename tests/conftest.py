@@ -18,7 +18,13 @@ CORPUS = DATA / "corpus"
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
-    values = {"data_dir": tmp_path / "data", "embedding_backend": "none", "log_json": True, "chunk_size": 200, "chunk_overlap": 40}
+    values = {
+        "data_dir": tmp_path / "data",
+        "embedding_backend": "none",
+        "log_json": True,
+        "chunk_size": 200,
+        "chunk_overlap": 40,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -49,3 +55,31 @@ def loaded(service: KnowledgeService, corpus_dir: Path) -> KnowledgeService:
     report = service.ingest_paths("测试库", [corpus_dir])
     assert report.failed == 0, report.files
     return service
+
+
+ADMIN_PASSWORD = "admin-pass-1"
+
+
+def admin_key(settings: Settings, username: str = "admin") -> str:
+    """Create an administrator and return an API key for it (for tests that call the API as a manager)."""
+    from haoban.safety.auth import SYSTEM
+
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        svc.users.create_user(username, ADMIN_PASSWORD, ["admin"], actor=SYSTEM)
+        _, key = svc.users.create_api_key(username, "tests", actor=SYSTEM)
+    finally:
+        svc.close()
+    return key
+
+
+def auth_headers(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def log_in(context, base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+    """Log a Playwright browser context in through the real login endpoint (the cookie lands in its jar)."""
+    resp = context.request.post(
+        f"{base_url}/api/auth/login", data={"username": username, "password": password}
+    )
+    assert resp.ok, resp.text()

@@ -7,13 +7,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, admin_key, auth_headers
 from server import running_server
 
 
 @pytest.fixture
 def api(settings):
-    with running_server(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with (
+        running_server(settings) as base,
+        httpx.Client(base_url=base, timeout=60, headers=auth_headers(admin_key(settings))) as client,
+    ):
         yield client
 
 
@@ -45,7 +48,9 @@ def test_kb_documents_search_flow(api: httpx.Client):
     assert page["total"] == 5 and len(page["items"]) == 2
     assert page["items"][0]["tags"] == ["测试", "样例"]
 
-    res = api.post("/api/search", json={"query": "租房提取住房公积金要什么材料", "kbs": ["政策库"], "top_k": 3}).json()
+    res = api.post(
+        "/api/search", json={"query": "租房提取住房公积金要什么材料", "kbs": ["政策库"], "top_k": 3}
+    ).json()
     hit = res["hits"][0]
     assert hit["citation"]["title"] == "住房公积金提取指南"
     doc = api.get(f"/api/documents/{hit['citation']['document_id']}").json()
@@ -56,14 +61,25 @@ def test_kb_documents_search_flow(api: httpx.Client):
 
     # 效力 and deletion
     doc_id = got["hits"][0]["citation"]["document_id"]
-    assert api.patch(f"/api/documents/{doc_id}", json={"validity": "repealed"}).json()["validity"] == "repealed"
-    assert all(h["citation"]["document_id"] != doc_id for h in api.get("/api/search", params={"q": "融资担保"}).json()["hits"])
+    assert (
+        api.patch(f"/api/documents/{doc_id}", json={"validity": "repealed"}).json()["validity"] == "repealed"
+    )
+    assert all(
+        h["citation"]["document_id"] != doc_id
+        for h in api.get("/api/search", params={"q": "融资担保"}).json()["hits"]
+    )
     assert api.delete(f"/api/documents/{doc_id}").status_code == 204
     assert_error(api.get(f"/api/documents/{doc_id}"), 404, "DOC_NOT_FOUND")
 
-    text = api.post(f"/api/kbs/{kb_id}/texts", json={"text": "关于调整高温津贴标准的通知。每人每月300元。", "meta": {"title": "高温津贴通知"}})
+    text = api.post(
+        f"/api/kbs/{kb_id}/texts",
+        json={"text": "关于调整高温津贴标准的通知。每人每月300元。", "meta": {"title": "高温津贴通知"}},
+    )
     assert text.json()["added"] == 1
-    assert api.get("/api/search", params={"q": "高温津贴"}).json()["hits"][0]["citation"]["title"] == "高温津贴通知"
+    assert (
+        api.get("/api/search", params={"q": "高温津贴"}).json()["hits"][0]["citation"]["title"]
+        == "高温津贴通知"
+    )
 
     assert api.delete(f"/api/kbs/{kb_id}").status_code == 204
     assert_error(api.get(f"/api/kbs/{kb_id}"), 404, "KB_NOT_FOUND")
@@ -92,7 +108,10 @@ def test_upload_size_limit(tmp_path: Path):
     from conftest import make_settings
 
     settings = make_settings(tmp_path, max_file_mb=0.01)
-    with running_server(settings) as base, httpx.Client(base_url=base, timeout=60) as api:
+    with (
+        running_server(settings) as base,
+        httpx.Client(base_url=base, timeout=60, headers=auth_headers(admin_key(settings))) as api,
+    ):
         api.post("/api/kbs", json={"name": "库"})
         big = ("files", ("大.txt", ("很长的文本。" * 5000).encode()))
         body = assert_error(api.post("/api/kbs/库/documents", files=[big]), 413, "FILE_TOO_LARGE")
@@ -104,7 +123,11 @@ def test_errors_are_json_in_chinese(api: httpx.Client):
     assert_error(api.post("/api/kbs", json={"name": ""}), 400, "KB_NAME_INVALID")
     api.post("/api/kbs", json={"name": "甲"})
     assert_error(api.post("/api/kbs", json={"name": "甲"}), 409, "KB_EXISTS")
-    assert_error(api.post("/api/kbs", content=b"not json", headers={"content-type": "application/json"}), 422, "INVALID_INPUT")
+    assert_error(
+        api.post("/api/kbs", content=b"not json", headers={"content-type": "application/json"}),
+        422,
+        "INVALID_INPUT",
+    )
     assert_error(api.post("/api/search", json={"query": ""}), 400, "QUERY_EMPTY")
     assert_error(api.post("/api/search", json={"query": "查" * 2000}), 400, "QUERY_TOO_LONG")
     assert_error(api.post("/api/search", json={"query": "居住证", "top_k": 1000}), 400, "INVALID_INPUT")

@@ -21,12 +21,12 @@ from haoban.apps.qa.generate import (
     check_generated,
     check_rewrite,
 )
-from haoban.apps.qa.injection import looks_like_injection
 from haoban.apps.qa.rewrite import is_follow_up, rewrite_rules
 from haoban.errors import HaobanError, InvalidInput, NotFound
 from haoban.knowledge.schemas import DocumentMeta, SearchFilters
 from haoban.knowledge.service import KnowledgeService, TextItem
 from haoban.llm.models import ChatResult
+from haoban.safety.injection import looks_like_injection
 from haoban.store.models import Feedback
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import CORPUS, make_settings
+from conftest import CORPUS, admin_key, auth_headers, make_settings
 from haoban.api.app import create_app
 from haoban.apps.qa.service import MAX_QUESTION_CHARS, QAService
 from haoban.knowledge.service import KnowledgeService
@@ -38,7 +38,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     settings = make_settings(tmp_path_factory.mktemp("qa-api"))
     assert settings.embedding_backend == "none"
     ingest(settings)
-    with running_server(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with (
+        running_server(settings) as base,
+        httpx.Client(base_url=base, timeout=60, headers=auth_headers(admin_key(settings))) as client,
+    ):
         yield client
 
 
@@ -320,7 +323,10 @@ def test_model_answer_failing_the_citation_check_is_replaced_and_errors_come_in_
     settings = make_settings(tmp_path)
     ingest(settings)
     app = create_app(settings)
-    with running_server(settings, app=app) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with (
+        running_server(settings, app=app) as base,
+        httpx.Client(base_url=base, timeout=60, headers=auth_headers(admin_key(settings))) as client,
+    ):
         app.state.qa = QAService(app.state.service, ScriptedModel(["居住证每年", "签注一次[9]。"]))
         _, events = ask_stream(client, question="居住证多久签注一次")
         deltas = "".join(d["text"] for n, d in events if n == "delta")

@@ -17,12 +17,15 @@ import httpx
 import pytest
 
 from browser import XSS, needs_chromium
-from conftest import CORPUS, make_settings
+from conftest import CORPUS, admin_key, auth_headers, log_in, make_settings
 from haoban.api.app import create_app
 from haoban.apps.qa.service import QAService
 from haoban.errors import LLMUnavailable
 from haoban.knowledge.service import KnowledgeService
 from server import running_server
+
+# Requests the tests make next to the browser carry an administrator's API key (set up with the server).
+AUTH: dict[str, str] = {}
 
 QUESTION = "居住证签注怎么办理"
 
@@ -32,7 +35,7 @@ pytestmark = needs_chromium
 def ingest(settings) -> None:
     service = KnowledgeService(settings, embedder=None)
     try:
-        service.create_kb("测试库", "单元测试用的政策文件")
+        service.create_kb("测试库", "单元测试用的政策文件", visibility="public")
         report = service.ingest_paths("测试库", [CORPUS])
         assert report.failed == 0, report.files
     finally:
@@ -43,6 +46,7 @@ def ingest(settings) -> None:
 def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(tmp_path_factory.mktemp("qa-web"))
     ingest(settings)
+    AUTH.update(auth_headers(admin_key(settings)))
     with running_server(settings) as url:
         yield url
 
@@ -71,6 +75,7 @@ class PageWatch:
 @pytest.fixture
 def page(browser, web_url: str):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    log_in(context, web_url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     watch = PageWatch(web_url)
@@ -149,12 +154,12 @@ def test_ask_cite_rate_follow_related_and_reload(page, web_url: str, shots: Path
     answer.locator(".fb-yes").click()
     expect(answer.locator(".feedback-thanks")).to_have_text("感谢您的反馈！")
     expect(answer.locator(".fb-yes")).to_have_attribute("aria-pressed", "true")
-    stored = httpx.get(f"{web_url}/api/qa/conversations/{conv}").json()["messages"][0]
+    stored = httpx.get(f"{web_url}/api/qa/conversations/{conv}", headers=AUTH).json()["messages"][0]
     assert stored["helpful"] is True
     answer.locator(".feedback-comment input").fill("写得很清楚")
     answer.locator(".feedback-comment button").click()
     expect(answer.locator(".feedback-thanks")).to_have_text("已收到您的补充意见，感谢！")
-    stored = httpx.get(f"{web_url}/api/qa/conversations/{conv}").json()["messages"][0]
+    stored = httpx.get(f"{web_url}/api/qa/conversations/{conv}", headers=AUTH).json()["messages"][0]
     assert stored["helpful"] is True and stored["feedback_comment"] == "写得很清楚"
 
     # A related question is asked in the same conversation when clicked.
@@ -187,7 +192,7 @@ def test_refusal_errors_keys_and_switching_conversations(page, web_url: str, sho
     from playwright.sync_api import expect
 
     earlier = httpx.post(
-        f"{web_url}/api/qa/ask", json={"question": "租房提取住房公积金需要什么材料"}, timeout=30
+        f"{web_url}/api/qa/ask", json={"question": "租房提取住房公积金需要什么材料"}, headers=AUTH, timeout=30
     ).json()
     page.goto(web_url + "/ask")
 
@@ -250,19 +255,22 @@ def test_refusal_errors_keys_and_switching_conversations(page, web_url: str, sho
     row.locator(".conv-del").click()
     expect(row).to_have_count(0)
     assert any("租房提取住房公积金需要什么材料" in d for d in page.watch.dialogs)
-    assert httpx.get(f"{web_url}/api/qa/conversations/{earlier['conversation_id']}").status_code == 404
+    assert (
+        httpx.get(f"{web_url}/api/qa/conversations/{earlier['conversation_id']}", headers=AUTH).status_code
+        == 404
+    )
 
 
 def test_document_text_quoted_in_an_answer_is_never_markup(page, web_url: str, shots: Path):
     from playwright.sync_api import expect
 
-    httpx.post(f"{web_url}/api/kbs", json={"name": "安全库"}).raise_for_status()
+    httpx.post(f"{web_url}/api/kbs", headers=AUTH, json={"name": "安全库"}).raise_for_status()
     body = {
         "text": f"{XSS}电动车停放规定\n\n第一条 电动车应当停放在小区指定的停放区域{XSS}，不得占用消防通道。\n\n"
         "第二条 本规定自发布之日起施行。<script>alert(2)</script>",
         "meta": {"title": XSS + "电动车停放规定", "doc_number": "<b>安〔2024〕1号</b>"},
     }
-    httpx.post(f"{web_url}/api/kbs/安全库/texts", json=body).raise_for_status()
+    httpx.post(f"{web_url}/api/kbs/安全库/texts", headers=AUTH, json=body).raise_for_status()
 
     page.goto(web_url + "/ask")
     page.select_option("#kb-select", label="安全库")
@@ -282,6 +290,8 @@ def test_document_text_quoted_in_an_answer_is_never_markup(page, web_url: str, s
     # A second turn renders too (any titles it shows are text: checked after reload).
     ask(page, "怎么做红烧肉")
     expect(answers(page)).to_have_count(2)
+    # The turn is stored when its stream ends: wait for the final answer before reloading.
+    expect(answers(page).last).to_have_attribute("data-mode", re.compile(r"^(extractive|refusal)$"))
 
     page.reload()
     expect(answers(page)).to_have_count(2)

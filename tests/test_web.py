@@ -17,9 +17,12 @@ import numpy as np
 import pytest
 
 from browser import XSS, needs_chromium
-from conftest import CORPUS, make_settings
+from conftest import CORPUS, admin_key, auth_headers, log_in, make_settings
 from haoban.knowledge.service import KnowledgeService
 from server import live_server, running_server  # noqa: F401  (live_server is a fixture)
+
+# Requests the tests make next to the browser carry an administrator's API key (set up with the server).
+AUTH: dict[str, str] = {}
 
 pytestmark = needs_chromium
 
@@ -31,11 +34,12 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(tmp)
     service = KnowledgeService(settings, embedder=None)
     try:
-        service.create_kb("测试库", "单元测试用的政策文件")
+        service.create_kb("测试库", "单元测试用的政策文件", visibility="public")
         report = service.ingest_paths("测试库", [CORPUS])
         assert report.failed == 0, report.files
     finally:
         service.close()
+    AUTH.update(auth_headers(admin_key(settings)))
     with running_server(settings) as url:
         yield url
 
@@ -65,6 +69,7 @@ class PageWatch:
 @pytest.fixture
 def page(browser, web_url: str):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    log_in(context, web_url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     watch = PageWatch(web_url)
@@ -79,8 +84,8 @@ def page(browser, web_url: str):
     assert not [d for d in watch.dialogs if d.startswith("alert")], watch.dialogs
 
 
-def kb_id(web_url: str, name: str) -> str:
-    kbs = httpx.get(f"{web_url}/api/kbs").json()
+def kb_id(web_url: str, name: str, headers: dict[str, str] | None = None) -> str:
+    kbs = httpx.get(f"{web_url}/api/kbs", headers=AUTH if headers is None else headers).json()
     return next(k["id"] for k in kbs if k["name"] == name)
 
 
@@ -197,13 +202,13 @@ def test_create_and_delete_kb_through_the_form(page, web_url: str):
     row.locator("button", has_text="删除").click()
     expect(row).to_have_count(0)
     assert any("表单新建库" in d for d in page.watch.dialogs)
-    assert "表单新建库" not in [k["name"] for k in httpx.get(f"{web_url}/api/kbs").json()]
+    assert "表单新建库" not in [k["name"] for k in httpx.get(f"{web_url}/api/kbs", headers=AUTH).json()]
 
 
 def test_upload_paste_toggle_and_delete_on_kb_page(page, web_url: str, tmp_path: Path, shots: Path):
     from playwright.sync_api import expect
 
-    httpx.post(f"{web_url}/api/kbs", json={"name": "上传库"}).raise_for_status()
+    httpx.post(f"{web_url}/api/kbs", headers=AUTH, json={"name": "上传库"}).raise_for_status()
     good = tmp_path / "某区养老服务补贴实施细则.txt"
     good.write_text(
         "某区养老服务补贴实施细则\n\n第一条 年满八十周岁的本区户籍老人，可以申请养老服务补贴。\n\n"
@@ -255,10 +260,10 @@ def test_upload_paste_toggle_and_delete_on_kb_page(page, web_url: str, tmp_path:
 def test_kb_page_pages_through_documents(page, web_url: str):
     from playwright.sync_api import expect
 
-    httpx.post(f"{web_url}/api/kbs", json={"name": "分页库"}).raise_for_status()
+    httpx.post(f"{web_url}/api/kbs", headers=AUTH, json={"name": "分页库"}).raise_for_status()
     for i in range(23):
         body = {"text": f"第{i}号通知正文：请各单位按时报送材料。", "meta": {"title": f"分页测试通知{i:02d}"}}
-        httpx.post(f"{web_url}/api/kbs/分页库/texts", json=body).raise_for_status()
+        httpx.post(f"{web_url}/api/kbs/分页库/texts", headers=AUTH, json=body).raise_for_status()
     page.goto(f"{web_url}/kbs/{kb_id(web_url, '分页库')}")
     expect(page.locator("#page-info")).to_have_text("共 23 篇，第 1/2 页")
     expect(page.locator("#doc-rows tr")).to_have_count(20)
@@ -272,12 +277,14 @@ def test_kb_page_pages_through_documents(page, web_url: str):
 def test_user_text_is_never_markup(page, web_url: str):
     from playwright.sync_api import expect
 
-    httpx.post(f"{web_url}/api/kbs", json={"name": "安全库", "description": XSS}).raise_for_status()
+    httpx.post(
+        f"{web_url}/api/kbs", headers=AUTH, json={"name": "安全库", "description": XSS}
+    ).raise_for_status()
     body = {
         "text": f"{XSS}\n居住证签注<script>alert(2)</script>的规定。",
         "meta": {"title": XSS, "issuer": XSS},
     }
-    report = httpx.post(f"{web_url}/api/kbs/安全库/texts", json=body).json()
+    report = httpx.post(f"{web_url}/api/kbs/安全库/texts", headers=AUTH, json=body).json()
     doc_id = report["files"][0]["document_id"]
 
     page.goto(web_url + "/")
@@ -308,10 +315,10 @@ def test_offsets_count_code_points_like_the_server(page, web_url: str):
     """Characters outside the BMP (rare name characters such as 𠮷) must not shift highlights or citations."""
     from playwright.sync_api import expect
 
-    httpx.post(f"{web_url}/api/kbs", json={"name": "生僻字库"}).raise_for_status()
+    httpx.post(f"{web_url}/api/kbs", headers=AUTH, json={"name": "生僻字库"}).raise_for_status()
     text = "关于𠮷𠮷𡈽同志办理流动人口登记的说明\n\n𠮷𠮷𡈽同志的流动人口登记已经办结，请于五日内领取。"
     body = {"text": text, "meta": {"title": "生僻字测试"}}
-    httpx.post(f"{web_url}/api/kbs/生僻字库/texts", json=body).raise_for_status()
+    httpx.post(f"{web_url}/api/kbs/生僻字库/texts", headers=AUTH, json=body).raise_for_status()
     page.goto(f"{web_url}/search?q=流动人口登记&kb=生僻字库")
     card = page.locator("article.hit").first
     expect(card).to_be_visible()
@@ -387,11 +394,11 @@ def test_embedding_progress_is_polled_until_vectors_are_ready(page, live_server,
     embedder = GatedEmbedder()
     service = KnowledgeService(settings, embedder=embedder)
     try:
-        service.create_kb("向量库")
+        service.create_kb("向量库", visibility="public")  # this server's visitor (not logged in) opens it
         service.ingest_paths("向量库", [CORPUS])
         url = live_server(settings, service)
         page.watch.web_url = url
-        page.goto(f"{url}/kbs/{kb_id(url, '向量库')}")
+        page.goto(f"{url}/kbs/{kb_id(url, '向量库', headers={})}")
         line = page.locator("#embed-progress")
         expect(line).to_have_text("向量索引补齐中：0/21")
         expect(page.locator("#doc-rows tr").first.locator(".progress-text")).to_have_text(

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     llm_fallback: list[str] = Field(default_factory=list, description="所请求模型失败后依次尝试的模型名")
 
     search_top_k: int = 10
+    allow_anonymous: bool = Field(True, description="未登录的访客可检索和咨询“公开”知识库（面向群众的门户）")
+    session_hours: float = Field(12.0, description="控制台登录有效期（小时）")
+    cookie_secure: bool = Field(False, description="登录 Cookie 只经 HTTPS 发送（在 HTTPS 反向代理后部署时打开）")
+    secret_key: str | None = Field(None, description="签名登录 Cookie 的密钥；为空时在数据目录 secrets/ 下自动生成")
+    audit_key: str | None = Field(None, description="审计链 HMAC 密钥；多台服务器共用一个数据库时须设置为同一值")
+    audit_retention_days: int | None = Field(None, description="审计记录保留天数（haoban audit purge 按此清理）；为空则永久保留")
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -91,3 +91,33 @@ def exit_code(err: HaobanError) -> int:
     if isinstance(err, ParseError):
         return 5
     return {400: 2, 404: 3, 409: 4, 502: 6, 503: 6, 504: 6}.get(err.status, 1)
+
+
+class Unauthorized(HaobanError):
+    code, status, message = "UNAUTHORIZED", 401, "请先登录或提供有效的 API Key"
+
+
+class Forbidden(HaobanError):
+    code, status, message = "FORBIDDEN", 403, "没有权限执行此操作"
+
+
+class IllegalTransition(Conflict):
+    """A hotline work order was asked to move in a way its state machine does not allow."""
+
+    code, status, message = "HOTLINE_ILLEGAL_TRANSITION", 409, "当前工单状态不允许该操作"
+
+
+class RateLimited(HaobanError):
+    code, status, message = "RATE_LIMITED", 429, "请求过于频繁，请稍后再试"
+
+
+class TextTooLong(InvalidInput):
+    """One call to the PII masker (or another whole-text check) got more text than it takes at once."""
+
+    code, status, message = "TEXT_TOO_LONG", 413, "文本过长，请分段处理"
+
+
+class ContentBlocked(HaobanError):
+    """The guard refused the content (sensitive words of a blocking category, a refused topic)."""
+
+    code, status, message = "CONTENT_BLOCKED", 422, "内容含有禁止类信息，已拦截"

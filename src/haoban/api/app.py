@@ -13,13 +13,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ulid import ULID
 
 from haoban import __version__
-from haoban.api import knowledge, qa, web
+from haoban.api import auth, guide, hotline, knowledge, lexicon, pii, qa, web
+from haoban.apps.guide.service import GuideService
+from haoban.apps.hotline.service import HotlineService
 from haoban.apps.qa.service import QAService
 from haoban.config import Settings, get_settings
-from haoban.errors import HaobanError
+from haoban.errors import Forbidden, HaobanError
 from haoban.knowledge.service import EmbeddingWorker, KnowledgeService
 from haoban.llm.gateway import make_gateway
 from haoban.logs import get_logger, log_event, request_id, setup_logging
+from haoban.safety.vault import PiiService
 
 log = get_logger("api")
 
@@ -33,17 +36,24 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
     async def lifespan(app: FastAPI):
         svc = service or KnowledgeService(settings)
         app.state.service = svc
+        app.state.lexicon = svc.lexicon  # one compiled lexicon per process, shared with the guard
+        app.state.pii = PiiService.from_service(svc)
         gateway = make_gateway(settings)
         app.state.gateway = gateway
         app.state.qa = QAService(svc, gateway if gateway.available else None)
+        app.state.hotline = HotlineService(svc, app.state.qa, gateway if gateway.available else None)
+        app.state.guide = GuideService(svc, gateway if gateway.available else None)
         worker = None
         if settings.embed_in_background and svc.embedder is not None:
             worker = EmbeddingWorker(svc)
             worker.start()
         app.state.embedder_worker = worker
+        from haoban.safety import pii
         from haoban.text.segment import warm_up
 
         warm_up()
+        pii.warm_up()  # the POS tagger for names and addresses: loaded now, not on the first question
+        svc.lexicon.compiled()
         log_event(log, "server ready", host=settings.host, port=settings.port)
         yield
         if worker:
@@ -73,7 +83,13 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         return response
 
     @app.exception_handler(HaobanError)
-    async def haoban_error(_: Request, err: HaobanError) -> JSONResponse:
+    async def haoban_error(request: Request, err: HaobanError) -> JSONResponse:
+        actor = getattr(request.state, "actor", None)
+        if isinstance(err, Forbidden) and actor is not None:
+            # Refused attempts are part of the audit trail too (who tried what, where).
+            request.app.state.service.audit.record(
+                actor, "access.denied", "api", f"{request.method} {request.url.path}"[:200], result="denied", detail={"code": err.code}
+            )
         return JSONResponse(err.to_dict(), status_code=err.status)
 
     @app.exception_handler(RequestValidationError)
@@ -93,8 +109,13 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         logging.getLogger("haoban.api").exception("unhandled error")
         return JSONResponse({"code": "INTERNAL_ERROR", "message": "系统内部错误，请联系管理员查看日志", "detail": None}, status_code=500)
 
+    app.include_router(auth.router)
     app.include_router(knowledge.router)
     app.include_router(qa.router)
+    app.include_router(hotline.router)
+    app.include_router(lexicon.router)
+    app.include_router(pii.router)
+    app.include_router(guide.router)
     web.mount(app)
     return app
 

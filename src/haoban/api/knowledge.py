@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from haoban import __version__
-from haoban.api.deps import get_service
+from haoban.api.deps import CurrentActor, Service
 from haoban.errors import FileTooLarge, InvalidInput
 from haoban.knowledge.schemas import (
     DocumentInfo,
@@ -25,7 +25,6 @@ from haoban.knowledge.schemas import (
 from haoban.knowledge.service import KnowledgeService, TextItem
 
 router = APIRouter(prefix="/api")
-Service = Annotated[KnowledgeService, Depends(get_service)]
 
 MAX_UPLOAD_FILES = 200
 
@@ -40,6 +39,14 @@ class Health(BaseModel):
 class KBCreate(BaseModel):
     name: str = Field(description="知识库名称，唯一")
     description: str = ""
+    visibility: Literal["public", "internal", "restricted"] = Field("internal", description="可见范围：公开/内部/受限")
+    department: str | None = Field(None, description="所属部门 ID 或路径；为空时归创建者所在部门")
+
+
+class KBUpdate(BaseModel):
+    description: str | None = None
+    visibility: Literal["public", "internal", "restricted"] | None = None
+    department: str | None = Field(None, description="改到哪个部门（ID 或路径）；空字符串表示全平台")
 
 
 class DocumentPage(BaseModel):
@@ -72,34 +79,40 @@ def health(svc: Service) -> Health:
 
 
 @router.get("/kbs", response_model=list[KBInfo], tags=["知识库"])
-def list_kbs(svc: Service) -> list[KBInfo]:
-    return svc.list_kbs()
+def list_kbs(svc: Service, actor: CurrentActor) -> list[KBInfo]:
+    return svc.list_kbs(actor=actor)
 
 
 @router.post("/kbs", response_model=KBInfo, status_code=201, tags=["知识库"])
-def create_kb(body: KBCreate, svc: Service) -> KBInfo:
-    return svc.create_kb(body.name, body.description)
+def create_kb(body: KBCreate, svc: Service, actor: CurrentActor) -> KBInfo:
+    return svc.create_kb(body.name, body.description, visibility=body.visibility, department=body.department, actor=actor)
 
 
 @router.get("/kbs/{kb}", response_model=KBInfo, tags=["知识库"])
-def get_kb(kb: str, svc: Service) -> KBInfo:
-    return svc.get_kb(kb)
+def get_kb(kb: str, svc: Service, actor: CurrentActor) -> KBInfo:
+    return svc.get_kb(kb, actor=actor)
+
+
+@router.patch("/kbs/{kb}", response_model=KBInfo, tags=["知识库"])
+def update_kb(kb: str, body: KBUpdate, svc: Service, actor: CurrentActor) -> KBInfo:
+    return svc.update_kb(kb, description=body.description, visibility=body.visibility, department=body.department, actor=actor)
 
 
 @router.delete("/kbs/{kb}", status_code=204, tags=["知识库"])
-def delete_kb(kb: str, svc: Service) -> None:
-    svc.delete_kb(kb)
+def delete_kb(kb: str, svc: Service, actor: CurrentActor) -> None:
+    svc.delete_kb(kb, actor=actor)
 
 
 @router.get("/kbs/{kb}/documents", response_model=DocumentPage, tags=["文档"])
 def list_documents(
     kb: str,
     svc: Service,
+    actor: CurrentActor,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     q: str | None = None,
 ) -> DocumentPage:
-    total, items = svc.list_documents(kb, offset, limit, q)
+    total, items = svc.list_documents(kb, offset, limit, q, actor=actor)
     return DocumentPage(total=total, items=items)
 
 
@@ -107,6 +120,7 @@ def list_documents(
 async def upload_documents(
     kb: str,
     request: Request,
+    actor: CurrentActor,
     files: Annotated[list[UploadFile], File(description="一个或多个文件：PDF、DOCX、HTML、TXT、MD、OFD")],
     validity: Annotated[Literal["current", "repealed"] | None, Form()] = None,
     tags: Annotated[str | None, Form(description="标签，逗号分隔")] = None,
@@ -123,40 +137,41 @@ async def upload_documents(
             raise FileTooLarge(f"文件超过 {svc.settings.max_file_mb:g} MB 的上限", detail={"file": f.filename})
         uploads.append((f.filename or "upload", data))
     meta = DocumentMeta(validity=validity, tags=[t.strip() for t in tags.split(",") if t.strip()] if tags else None)
-    return await run_in_threadpool(svc.ingest_uploads, kb, uploads, meta)
+    return await run_in_threadpool(svc.ingest_uploads, kb, uploads, meta, actor=actor)
 
 
 @router.post("/kbs/{kb}/texts", response_model=IngestReport, tags=["文档"])
-def add_text(kb: str, body: TextIn, svc: Service) -> IngestReport:
+def add_text(kb: str, body: TextIn, svc: Service, actor: CurrentActor) -> IngestReport:
     if not body.text.strip():
         raise InvalidInput("文本内容不能为空", code="TEXT_EMPTY")
     source = body.source or f"text:{(body.meta.title if body.meta and body.meta.title else body.text[:30]).strip()}"
-    return svc.add_texts(kb, [TextItem(text=body.text, source=source, meta=body.meta)])
+    return svc.add_texts(kb, [TextItem(text=body.text, source=source, meta=body.meta)], actor=actor)
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentText, tags=["文档"])
-def get_document(doc_id: str, svc: Service) -> DocumentText:
-    return svc.get_document(doc_id)
+def get_document(doc_id: str, svc: Service, actor: CurrentActor) -> DocumentText:
+    return svc.get_document(doc_id, actor=actor)
 
 
 @router.patch("/documents/{doc_id}", response_model=DocumentInfo, tags=["文档"])
-def update_document(doc_id: str, body: DocumentMeta, svc: Service) -> DocumentInfo:
-    return svc.update_document(doc_id, body)
+def update_document(doc_id: str, body: DocumentMeta, svc: Service, actor: CurrentActor) -> DocumentInfo:
+    return svc.update_document(doc_id, body, actor=actor)
 
 
 @router.delete("/documents/{doc_id}", status_code=204, tags=["文档"])
-def delete_document(doc_id: str, svc: Service) -> None:
-    svc.delete_document(doc_id)
+def delete_document(doc_id: str, svc: Service, actor: CurrentActor) -> None:
+    svc.delete_document(doc_id, actor=actor)
 
 
 @router.post("/search", response_model=SearchResult, tags=["检索"])
-def search(body: SearchIn, svc: Service) -> SearchResult:
-    return svc.search(body.query, body.kbs, filters=body.filters, top_k=body.top_k, mode=body.mode)
+def search(body: SearchIn, svc: Service, actor: CurrentActor) -> SearchResult:
+    return svc.search(body.query, body.kbs, filters=body.filters, top_k=body.top_k, mode=body.mode, actor=actor)
 
 
 @router.get("/search", response_model=SearchResult, tags=["检索"])
 def search_get(
     svc: Service,
+    actor: CurrentActor,
     q: Annotated[str, Query(description="检索内容")],
     kb: Annotated[list[str] | None, Query(description="知识库 ID 或名称，可多个")] = None,
     issuer: str | None = None,
@@ -168,12 +183,12 @@ def search_get(
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
 ) -> SearchResult:
     filters = SearchFilters(issuer=issuer, date_from=date_from, date_to=date_to, validity=validity, tags=tag or [])
-    return svc.search(q, kb, filters=filters, top_k=top_k, mode=mode)
+    return svc.search(q, kb, filters=filters, top_k=top_k, mode=mode, actor=actor)
 
 
 @router.get("/embeddings/progress", response_model=EmbedProgress, tags=["检索"])
-def embedding_progress(request: Request, svc: Service, kb: str | None = None) -> EmbedProgress:
-    progress = svc.embedding_progress(kb)
+def embedding_progress(request: Request, svc: Service, actor: CurrentActor, kb: str | None = None) -> EmbedProgress:
+    progress = svc.embedding_progress(kb, actor=actor)
     worker = getattr(request.app.state, "embedder_worker", None)
     progress.running = bool(worker and worker.is_alive() and progress.pending > 0)
     return progress

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from haoban.api.deps import CurrentActor
 from haoban.apps.qa.schemas import Answer, ConversationOut, ConversationSummary
 from haoban.apps.qa.service import QAService
 from haoban.errors import HaobanError
@@ -46,8 +47,8 @@ def _sse(event: str, data: object) -> str:
 
 
 @router.post("/ask", response_model=Answer, responses={200: {"content": {"text/event-stream": {}}}})
-def ask(body: AskIn, qa: QA):
-    kwargs = {"kbs": body.kbs, "conversation_id": body.conversation_id, "filters": body.filters, "use_model": body.use_model}
+def ask(body: AskIn, qa: QA, actor: CurrentActor):
+    kwargs = {"kbs": body.kbs, "conversation_id": body.conversation_id, "filters": body.filters, "use_model": body.use_model, "actor": actor}
     if not body.stream:
         return qa.ask(body.question, **kwargs)
     # Input errors (empty question, unknown conversation …) surface before the stream starts, as JSON.
@@ -76,20 +77,20 @@ def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
 
 
 @router.get("/conversations", response_model=list[ConversationSummary])
-def list_conversations(qa: QA, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ConversationSummary]:
-    return qa.list_conversations(limit)
+def list_conversations(qa: QA, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[ConversationSummary]:
+    return qa.list_conversations(limit, actor=actor)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: str, qa: QA) -> ConversationOut:
-    return qa.conversation(conversation_id)
+def get_conversation(conversation_id: str, qa: QA, actor: CurrentActor) -> ConversationOut:
+    return qa.conversation(conversation_id, actor=actor)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
-def delete_conversation(conversation_id: str, qa: QA) -> None:
-    qa.delete_conversation(conversation_id)
+def delete_conversation(conversation_id: str, qa: QA, actor: CurrentActor) -> None:
+    qa.delete_conversation(conversation_id, actor=actor)
 
 
 @router.post("/messages/{message_id}/feedback", status_code=204)
-def feedback(message_id: str, body: FeedbackIn, qa: QA) -> None:
-    qa.feedback(message_id, body.helpful, body.comment)
+def feedback(message_id: str, body: FeedbackIn, qa: QA, actor: CurrentActor) -> None:
+    qa.feedback(message_id, body.helpful, body.comment, actor=actor)

@@ -10,15 +10,33 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from haoban.cli import audit as audit_cli
+from haoban.cli import guide as guide_cli
+from haoban.cli import hotline as hotline_cli
+from haoban.cli import lexicon as lexicon_cli
+from haoban.cli import pii as pii_cli
+from haoban.cli import safety as safety_cli
+from haoban.cli import user as user_cli
 from haoban.cli.common import JsonOpt, err, handled, out, print_json, progress, service
 from haoban.config import get_settings
+from haoban.errors import InvalidInput
 from haoban.knowledge.schemas import DocumentMeta, IngestReport, SearchFilters
+from haoban.knowledge.service import VISIBILITIES
+from haoban.safety.auth import SYSTEM
 
 app = typer.Typer(help="好办：政务知识库与智能检索平台", no_args_is_help=True, add_completion=False)
 kb_app = typer.Typer(help="知识库管理", no_args_is_help=True)
 doc_app = typer.Typer(help="文档管理", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(doc_app, name="doc")
+app.add_typer(user_cli.app, name="user")
+app.add_typer(user_cli.dept_app, name="dept")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(guide_cli.app, name="guide")
+app.add_typer(lexicon_cli.app, name="lexicon")
+app.add_typer(pii_cli.app, name="pii")
+app.add_typer(safety_cli.app, name="safety")
+app.add_typer(hotline_cli.app, name="hotline")
 
 # ---- server --------------------------------------------------------------------------------------
 
@@ -45,7 +63,7 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="只建演示知识库，不启动服务")] = False,
 ) -> None:
     """建立演示知识库（国务院文件 60 篇）并启动服务；向量在服务后台补齐。"""
-    from haoban.demo import DEMO_KB, ensure_demo
+    from haoban.demo import DEMO_KB, ensure_admin, ensure_demo
 
     svc = service()
     with progress("导入演示文档") as bar:
@@ -55,6 +73,16 @@ def demo(
         err.print(f"演示知识库“{DEMO_KB}”已存在，直接使用。")
     else:
         err.print(f"演示知识库“{DEMO_KB}”：导入 {report.added} 篇，{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。")
+    from haoban.apps.hotline.service import HotlineService
+
+    with progress("导入 12345 演示工单并训练分派模型") as bar:
+        task = bar.add_task("hotline", total=None, item="")
+        tickets = HotlineService(svc).load_demo(progress=lambda done, total, item: bar.update(task, completed=done, total=total, item=item))
+    if tickets:
+        err.print(f"12345 演示工单：{tickets} 件，分派模型已训练。")
+    admin = ensure_admin(svc)
+    if admin:
+        err.print(f"已创建管理员账号：用户名 {admin[0]}，密码 {admin[1]}（也保存在数据目录 secrets/admin-password.txt，登录后请修改）")
     svc.close()
     if not no_serve:
         serve(host=host, port=port)
@@ -68,10 +96,12 @@ def demo(
 def kb_create(
     name: Annotated[str, typer.Argument(help="知识库名称")],
     description: Annotated[str, typer.Option("--description", "-d", help="说明")] = "",
+    visibility: Annotated[str, typer.Option("--visibility", help="可见范围：public 公开 / internal 内部 / restricted 受限")] = "internal",
+    department: Annotated[str | None, typer.Option("--department", help="所属部门 ID 或路径，如 /四川省/广安市")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """新建知识库。"""
-    info = service(embedder=False).create_kb(name, description)
+    info = service(embedder=False).create_kb(name, description, visibility=visibility, department=department)
     print_json(info) if as_json else out.print(f"已创建知识库“{info.name}”（ID：{info.id}）")
 
 
@@ -82,10 +112,46 @@ def kb_list(as_json: JsonOpt = False) -> None:
     kbs = service().list_kbs()
     if as_json:
         return print_json(kbs)
-    table = Table("名称", "ID", "文档数", "段落数", "向量就绪", "说明")
+    table = Table("名称", "ID", "可见范围", "文档数", "段落数", "向量就绪", "说明")
     for k in kbs:
-        table.add_row(k.name, k.id, str(k.document_count), str(k.chunk_count), f"{k.vector_ready}/{k.chunk_count}", k.description)
+        table.add_row(k.name, k.id, VISIBILITIES.get(k.visibility, k.visibility), str(k.document_count), str(k.chunk_count),
+                      f"{k.vector_ready}/{k.chunk_count}", k.description)  # fmt: skip
     out.print(table if kbs else "还没有知识库，用 `haoban kb create 名称` 新建。")
+
+
+@kb_app.command("set")
+@handled
+def kb_set(
+    name: Annotated[str, typer.Argument(help="知识库名称或 ID")],
+    description: Annotated[str | None, typer.Option("--description", "-d", help="说明")] = None,
+    visibility: Annotated[str | None, typer.Option("--visibility", help="public 公开 / internal 内部 / restricted 受限")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="所属部门 ID 或路径；空字符串表示全平台")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """修改知识库的说明、可见范围或所属部门。"""
+    info = service(embedder=False).update_kb(name, description=description, visibility=visibility, department=department)
+    if as_json:
+        return print_json(info)
+    out.print(f"知识库“{info.name}”：可见范围 {VISIBILITIES.get(info.visibility, info.visibility)}")
+
+
+@kb_app.command("grant")
+@handled
+def kb_grant(
+    name: Annotated[str, typer.Argument(help="知识库名称或 ID")],
+    user: Annotated[str | None, typer.Option("--user", help="授权给用户（用户名或 ID）")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="授权给部门（含下级），ID 或路径")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="授权给角色：admin/staff/agent/viewer")] = None,
+    write: Annotated[bool, typer.Option("--write", help="可维护文档（默认只读）")] = False,
+) -> None:
+    """把受限知识库授权给用户、部门或角色。"""
+    given = [(t, v) for t, v in (("user", user), ("department", department), ("role", role)) if v]
+    if len(given) != 1:
+        raise InvalidInput("请在 --user、--department、--role 中指定且只指定一个")
+    svc = service(embedder=False)
+    g = svc.users.grant(svc.kb_id(name), given[0][0], given[0][1], "write" if write else "read", actor=SYSTEM)
+    svc.audit.record(SYSTEM, "kb.grant", "kb", g.kb_id, input=g.model_dump())
+    out.print(f"已授权：{g.principal_type} {g.principal_id} → {'读写' if g.level == 'write' else '只读'}")
 
 
 @kb_app.command("delete")

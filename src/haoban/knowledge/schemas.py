@@ -18,6 +18,8 @@ class KBInfo(BaseModel):
     document_count: int
     chunk_count: int
     vector_ready: int = Field(description="已完成向量化的分块数")
+    visibility: str = Field("internal", description="可见范围：public 公开 / internal 内部 / restricted 受限")
+    department_id: str | None = Field(None, description="所属部门")
     created_at: UTCDateTime
 
 
@@ -77,6 +79,7 @@ class IngestReport(BaseModel):
     chars: int = 0
     seconds: float = 0.0
     files: list[FileOutcome] = Field(default_factory=list)
+    guarded: list[dict] = Field(default_factory=list, description="安全策略作用过的文件：脱敏或需复核（规则名，不含原文）")
 
 
 class SearchFilters(BaseModel):

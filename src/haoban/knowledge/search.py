@@ -43,7 +43,8 @@ def search(
     if not 1 <= top_k <= 100:
         raise InvalidInput("top_k 须在 1 到 100 之间")
     filters = filters or SearchFilters()
-    kb_ids = [service.kb_id(ref) for ref in kbs] if kbs else _all_kbs(service)
+    # The service resolves names and permissions; here `kbs` are ids (None: every base, for library callers).
+    kb_ids = list(kbs) if kbs is not None else _all_kbs(service)
 
     tokens = tokenize(query)
     use_dense = mode != "lexical" and service.embedder is not None

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select, update
 from haoban.config import Settings, get_settings
 from haoban.errors import (
     Conflict,
+    ContentBlocked,
     FileTooLarge,
     HaobanError,
     InvalidInput,
@@ -48,6 +49,13 @@ from haoban.knowledge.schemas import (
 from haoban.knowledge.search import search as search_impl
 from haoban.llm.embeddings import Embedder, make_embedder
 from haoban.logs import get_logger, log_event
+from haoban.safety.audit import AuditLog
+from haoban.safety.auth import SYSTEM, Actor, Resource, allowed, authorize
+from haoban.safety.guard import Guard, load_topic_rules
+from haoban.safety.keys import load_secret
+from haoban.safety.lexicon import LexiconService
+from haoban.safety.models import Department, KbGrant
+from haoban.safety.users import UserService
 from haoban.store.db import Database
 from haoban.store.models import Chunk, Document, Embedding, KnowledgeBase, LexicalSegment, new_id
 
@@ -58,6 +66,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, current item)
 MAX_SEGMENTS = 8  # more segments than this and the small ones are merged
 BATCH_CHUNKS = 5000  # chunks written per transaction / segment during bulk ingest
 MAX_KB_NAME = 100
+VISIBILITIES = {"public": "公开", "internal": "内部", "restricted": "受限"}
 
 
 @dataclass
@@ -70,6 +79,13 @@ class TextItem:
     format: str = "txt"
 
 
+def _mask_for_audit(text: str) -> str:
+    from haoban.safety.pii import MAX_CHARS, mask
+
+    # Previews are cut to a few hundred characters anyway; masking megabytes of input would only cost time.
+    return mask(text[: min(len(text), 20_000, MAX_CHARS)], "tag").text
+
+
 def _doc_info(d: Document) -> DocumentInfo:
     return DocumentInfo.model_validate(d, from_attributes=True)
 
@@ -80,6 +96,11 @@ class KnowledgeService:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.db_url)
         self.db.migrate()
+        # The platform-wide safety services live here because every app already holds this service.
+        self.users = UserService(self.db, load_secret(self.settings, "session"), self.settings.session_hours)
+        self.audit = AuditLog(self.db, load_secret(self.settings, "audit"), masker=_mask_for_audit)
+        self.lexicon = LexiconService(self.db, audit=self.audit)
+        self.guard = Guard(self.lexicon, load_topic_rules(self.settings.data_dir))
         self.embedder: Embedder | None = make_embedder(self.settings) if embedder == "auto" else embedder  # type: ignore[assignment]
         self._views: dict[str, KBView] = {}
         self._view_lock = threading.Lock()
@@ -88,41 +109,125 @@ class KnowledgeService:
     def close(self) -> None:
         self.db.dispose()
 
-    def search(self, query: str, kbs: list[str] | None = None, **kwargs: Any) -> SearchResult:
-        """Hybrid search with citations; see haoban.knowledge.search.search for the options."""
-        return search_impl(self, query, kbs, **kwargs)
+    def search(self, query: str, kbs: list[str] | None = None, *, actor: Actor = SYSTEM, **kwargs: Any) -> SearchResult:
+        """Hybrid search with citations over the bases `actor` may read; see haoban.knowledge.search.search."""
+        kb_ids = [self.kb_id(ref, actor=actor) for ref in kbs] if kbs else self.readable_kb_ids(actor)
+        result = search_impl(self, query, kb_ids, **kwargs)
+        self.audit.record(actor, "kb.search", "kb", ",".join(kb_ids)[:200], input=query,
+                          detail={"hits": len(result.hits), "mode": kwargs.get("mode", "hybrid")})  # fmt: skip
+        return result
+
+    # ---- permissions -----------------------------------------------------------------------------
+
+    def _kb_resource(self, s: Any, kb: KnowledgeBase) -> Resource:
+        path = s.get(Department, kb.department_id).path if kb.department_id else None
+        grants = tuple(
+            (g.principal_type, g.principal_id, g.level) for g in s.scalars(select(KbGrant).where(KbGrant.kb_id == kb.id))
+        )
+        return Resource("kb", kb.id, department_path=path, visibility=kb.visibility, grants=grants)
+
+    def _authorize_kb(self, s: Any, kb: KnowledgeBase, actor: Actor, action: str) -> None:
+        """Bases the actor cannot read look absent (404), so their names and existence do not leak."""
+        res = self._kb_resource(s, kb)
+        if action != "kb.read" and allowed(actor, "kb.read", res):
+            authorize(actor, action, res)
+        elif not allowed(actor, action, res):
+            raise NotFound("知识库不存在", code="KB_NOT_FOUND")
+
+    def readable_kb_ids(self, actor: Actor = SYSTEM) -> list[str]:
+        with self.db.session() as s:
+            kbs = s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.created_at)).all()
+            return [kb.id for kb in kbs if allowed(actor, "kb.read", self._kb_resource(s, kb))]
 
     # ---- knowledge bases -------------------------------------------------------------------------
 
-    def create_kb(self, name: str, description: str = "") -> KBInfo:
+    def create_kb(
+        self,
+        name: str,
+        description: str = "",
+        *,
+        visibility: str = "internal",
+        department: str | None = None,
+        actor: Actor = SYSTEM,
+    ) -> KBInfo:
         name = (name or "").strip()
         if not name or len(name) > MAX_KB_NAME or any(c in name for c in "/\\\x00"):
             raise InvalidInput("知识库名称不能为空、不超过 100 字，且不能包含 / 或 \\", code="KB_NAME_INVALID")
+        if visibility not in VISIBILITIES:
+            raise InvalidInput("可见范围须为 public（公开）、internal（内部）或 restricted（受限）", code="KB_VISIBILITY_INVALID")
         with self.db.session() as s:
+            dept = self._department(s, department, actor)
+            authorize(actor, "kb.admin", Resource("kb", department_path=dept.path if dept else None, visibility=visibility))
             if s.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
                 raise Conflict(f"知识库“{name}”已存在", code="KB_EXISTS")
-            kb = KnowledgeBase(name=name, description=description or "")
+            kb = KnowledgeBase(name=name, description=description or "", visibility=visibility, department_id=dept.id if dept else None)
             s.add(kb)
             s.flush()
+            info = self._kb_info(s, kb)
+        self.audit.record(actor, "kb.create", "kb", info.id, input=name, detail={"visibility": visibility})
+        return info
+
+    def _department(self, s: Any, ref: str | None, actor: Actor) -> Department | None:
+        """The department a new base belongs to: the one named, else the creator's own."""
+        if ref is None:
+            return s.get(Department, actor.department_id) if actor.department_id else None
+        d = s.get(Department, ref) or s.scalar(select(Department).where(Department.path == ref))
+        if d is None:
+            raise NotFound(f"部门不存在：{ref}", code="DEPARTMENT_NOT_FOUND")
+        return d
+
+    def update_kb(
+        self,
+        ref: str,
+        *,
+        description: str | None = None,
+        visibility: str | None = None,
+        department: str | None = None,
+        actor: Actor = SYSTEM,
+    ) -> KBInfo:
+        """Change a base's description, visibility or owning department (administrators of that department)."""
+        if visibility is not None and visibility not in VISIBILITIES:
+            raise InvalidInput("可见范围须为 public（公开）、internal（内部）或 restricted（受限）", code="KB_VISIBILITY_INVALID")
+        with self.db.session() as s:
+            kb = self._resolve_kb(s, ref)
+            self._authorize_kb(s, kb, actor, "kb.admin")
+            if department is not None:
+                dept = self._department(s, department or None, actor) if department else None
+                authorize(actor, "kb.admin", Resource("kb", department_path=dept.path if dept else None))
+                kb.department_id = dept.id if dept else None
+            if description is not None:
+                kb.description = description
+            if visibility is not None:
+                kb.visibility = visibility
+            s.flush()
+            info = self._kb_info(s, kb)
+        self.audit.record(actor, "kb.update", "kb", info.id, detail={"visibility": visibility, "department": department})
+        return info
+
+    def list_kbs(self, *, actor: Actor = SYSTEM) -> list[KBInfo]:
+        with self.db.session() as s:
+            kbs = s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.created_at)).all()
+            return [self._kb_info(s, kb) for kb in kbs if allowed(actor, "kb.read", self._kb_resource(s, kb))]
+
+    def get_kb(self, ref: str, *, actor: Actor = SYSTEM) -> KBInfo:
+        with self.db.session() as s:
+            kb = self._resolve_kb(s, ref)
+            self._authorize_kb(s, kb, actor, "kb.read")
             return self._kb_info(s, kb)
 
-    def list_kbs(self) -> list[KBInfo]:
+    def kb_id(self, ref: str, *, actor: Actor = SYSTEM, action: str = "kb.read") -> str:
         with self.db.session() as s:
-            return [self._kb_info(s, kb) for kb in s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.created_at))]
+            kb = self._resolve_kb(s, ref)
+            self._authorize_kb(s, kb, actor, action)
+            return kb.id
 
-    def get_kb(self, ref: str) -> KBInfo:
-        with self.db.session() as s:
-            return self._kb_info(s, self._resolve_kb(s, ref))
-
-    def kb_id(self, ref: str) -> str:
-        with self.db.session() as s:
-            return self._resolve_kb(s, ref).id
-
-    def delete_kb(self, ref: str) -> None:
+    def delete_kb(self, ref: str, *, actor: Actor = SYSTEM) -> None:
         with self._write_lock, self.db.session() as s:
             kb = self._resolve_kb(s, ref)
+            self._authorize_kb(s, kb, actor, "kb.admin")
             kb_id = kb.id
             s.delete(kb)
+        self.audit.record(actor, "kb.delete", "kb", kb_id)
         shutil.rmtree(self._kb_dir(kb_id), ignore_errors=True)
         with self._view_lock:
             self._views.pop(kb_id, None)
@@ -144,6 +249,8 @@ class KnowledgeService:
             document_count=docs,
             chunk_count=chunks,
             vector_ready=self._vector_ready(s, Chunk.kb_id == kb.id),
+            visibility=kb.visibility,
+            department_id=kb.department_id,
             created_at=kb.created_at,
         )
 
@@ -153,10 +260,16 @@ class KnowledgeService:
     # ---- ingest ----------------------------------------------------------------------------------
 
     def ingest_paths(
-        self, kb_ref: str, paths: Iterable[Path], meta: DocumentMeta | None = None, progress: Progress | None = None
+        self,
+        kb_ref: str,
+        paths: Iterable[Path],
+        meta: DocumentMeta | None = None,
+        progress: Progress | None = None,
+        *,
+        actor: Actor = SYSTEM,
     ) -> IngestReport:
         """Ingest files and folders (recursively). A bad file is reported and skipped; the batch goes on."""
-        kb_id = self.kb_id(kb_ref)
+        kb_id = self.kb_id(kb_ref, actor=actor, action="kb.write")
         files = list(self._expand(paths))
         report = IngestReport(kb_id=kb_id)
         t0 = time.perf_counter()
@@ -167,13 +280,19 @@ class KnowledgeService:
 
         self._ingest(kb_id, items(), len(files), meta, report, progress)
         report.seconds = round(time.perf_counter() - t0, 3)
+        self._audit_ingest(actor, "kb.ingest", report)
         return report
 
+    def _audit_ingest(self, actor: Actor, action: str, report: IngestReport) -> None:
+        self.audit.record(actor, action, "kb", report.kb_id,
+                          input=[f.source for f in report.files][:50],
+                          detail={"added": report.added, "replaced": report.replaced, "failed": report.failed})  # fmt: skip
+
     def ingest_uploads(
-        self, kb_ref: str, uploads: list[tuple[str, bytes]], meta: DocumentMeta | None = None
+        self, kb_ref: str, uploads: list[tuple[str, bytes]], meta: DocumentMeta | None = None, *, actor: Actor = SYSTEM
     ) -> IngestReport:
         """Ingest uploaded files (name, content). Only the base name of an upload is kept as its source."""
-        kb_id = self.kb_id(kb_ref)
+        kb_id = self.kb_id(kb_ref, actor=actor, action="kb.write")
         report = IngestReport(kb_id=kb_id)
         t0 = time.perf_counter()
 
@@ -187,11 +306,14 @@ class KnowledgeService:
 
         self._ingest(kb_id, items(), len(uploads), meta, report, None)
         report.seconds = round(time.perf_counter() - t0, 3)
+        self._audit_ingest(actor, "kb.upload", report)
         return report
 
-    def add_texts(self, kb_ref: str, items: list[TextItem], progress: Progress | None = None) -> IngestReport:
+    def add_texts(
+        self, kb_ref: str, items: list[TextItem], progress: Progress | None = None, *, actor: Actor = SYSTEM
+    ) -> IngestReport:
         """Add documents given as text, with their metadata (e.g. a corpus exported from another system)."""
-        kb_id = self.kb_id(kb_ref)
+        kb_id = self.kb_id(kb_ref, actor=actor, action="kb.write")
         report = IngestReport(kb_id=kb_id)
         t0 = time.perf_counter()
         def parsed(item: TextItem) -> ParsedDocument:
@@ -209,6 +331,7 @@ class KnowledgeService:
         per_item = {it.source: it.meta for it in items}
         self._ingest(kb_id, gen(), len(items), None, report, progress, per_item_meta=per_item)
         report.seconds = round(time.perf_counter() - t0, 3)
+        self._audit_ingest(actor, "kb.add_texts", report)
         return report
 
     def _expand(self, paths: Iterable[Path]) -> Iterator[Path]:
@@ -237,6 +360,7 @@ class KnowledgeService:
         for source, load in items:
             try:
                 parsed = self._load(source, load)
+                parsed = self._guarded(source, parsed, report)
                 item_meta = (per_item_meta or {}).get(source) or meta
                 doc = prepare(
                     source,
@@ -262,6 +386,18 @@ class KnowledgeService:
         if batch:
             self._commit_batch(kb_id, batch, report)
         self._maybe_compact(kb_id)
+
+    def _guarded(self, source: str, parsed: ParsedDocument, report: IngestReport) -> ParsedDocument:
+        """Personal identifiers are masked before a document is stored; blocked content is refused."""
+        decision = self.guard.check_upload(parsed.text)
+        if decision.blocked:
+            raise ContentBlocked(f"文档{decision.reason}，未入库；如属正常公文用语，请管理员在词库中加入白名单",
+                                 detail={"file": source, **decision.summary()})  # fmt: skip
+        if decision.findings:
+            report.guarded.append({"source": source, **decision.summary()})
+        if decision.text != parsed.text:
+            parsed.text = decision.text
+        return parsed
 
     @staticmethod
     def _load(source: str, load: Callable[[], ParsedDocument]) -> ParsedDocument:
@@ -396,11 +532,14 @@ class KnowledgeService:
 
     # ---- documents -------------------------------------------------------------------------------
 
-    def list_documents(self, kb_ref: str, offset: int = 0, limit: int = 50, q: str | None = None) -> tuple[int, list[DocumentInfo]]:
+    def list_documents(
+        self, kb_ref: str, offset: int = 0, limit: int = 50, q: str | None = None, *, actor: Actor = SYSTEM
+    ) -> tuple[int, list[DocumentInfo]]:
         if offset < 0 or not 1 <= limit <= 500:
             raise InvalidInput("分页参数不合法：offset ≥ 0，1 ≤ limit ≤ 500")
         with self.db.session() as s:
             kb = self._resolve_kb(s, kb_ref)
+            self._authorize_kb(s, kb, actor, "kb.read")
             cond = [Document.kb_id == kb.id]
             if q:
                 like = f"%{q.strip()}%"
@@ -415,19 +554,26 @@ class KnowledgeService:
                 info.vector_ready = ready.get(info.id, 0)
             return total, infos
 
-    def get_document(self, doc_id: str) -> DocumentText:
-        with self.db.session() as s:
-            d = s.get(Document, doc_id)
-            if d is None:
-                raise NotFound("文档不存在", code="DOC_NOT_FOUND")
-            return DocumentText.model_validate(d, from_attributes=True)
+    def _document(self, s: Any, doc_id: str, actor: Actor, action: str) -> Document:
+        d = s.get(Document, doc_id)
+        if d is None:
+            raise NotFound("文档不存在", code="DOC_NOT_FOUND")
+        try:
+            self._authorize_kb(s, s.get(KnowledgeBase, d.kb_id), actor, action)
+        except NotFound:
+            raise NotFound("文档不存在", code="DOC_NOT_FOUND") from None
+        return d
 
-    def update_document(self, doc_id: str, meta: DocumentMeta) -> DocumentInfo:
+    def get_document(self, doc_id: str, *, actor: Actor = SYSTEM) -> DocumentText:
+        with self.db.session() as s:
+            doc = DocumentText.model_validate(self._document(s, doc_id, actor, "kb.read"), from_attributes=True)
+        self.audit.record(actor, "kb.document.read", "document", doc_id)
+        return doc
+
+    def update_document(self, doc_id: str, meta: DocumentMeta, *, actor: Actor = SYSTEM) -> DocumentInfo:
         """Change metadata only (效力, tags, dates …). A new title changes what chunks are embedded with."""
         with self._write_lock, self.db.session() as s:
-            d = s.get(Document, doc_id)
-            if d is None:
-                raise NotFound("文档不存在", code="DOC_NOT_FOUND")
+            d = self._document(s, doc_id, actor, "kb.write")
             changes = meta.model_dump(exclude_none=True)
             title_changed = "title" in changes and changes["title"] != d.title
             for key, value in changes.items():
@@ -442,17 +588,18 @@ class KnowledgeService:
                 .values(generation=KnowledgeBase.generation + 1, vector_generation=KnowledgeBase.vector_generation + 1)
             )
             s.flush()
-            return _doc_info(d)
+            info = _doc_info(d)
+        self.audit.record(actor, "kb.document.update", "document", doc_id, input=meta.model_dump(exclude_none=True, mode="json"))
+        return info
 
-    def delete_document(self, doc_id: str) -> None:
+    def delete_document(self, doc_id: str, *, actor: Actor = SYSTEM) -> None:
         with self._write_lock, self.db.session() as s:
-            d = s.get(Document, doc_id)
-            if d is None:
-                raise NotFound("文档不存在", code="DOC_NOT_FOUND")
+            d = self._document(s, doc_id, actor, "kb.write")
             kb = s.get(KnowledgeBase, d.kb_id)
             s.delete(d)
             kb.generation += 1
             kb_id = kb.id
+        self.audit.record(actor, "kb.document.delete", "document", doc_id)
         self._maybe_compact(kb_id)
 
     # ---- segment merging -------------------------------------------------------------------------
@@ -596,9 +743,9 @@ class KnowledgeService:
         ).all()
         return dict(rows)
 
-    def embedding_progress(self, kb_ref: str | None = None) -> EmbedProgress:
+    def embedding_progress(self, kb_ref: str | None = None, *, actor: Actor = SYSTEM) -> EmbedProgress:
         with self.db.session() as s:
-            where = Chunk.kb_id == self._resolve_kb(s, kb_ref).id if kb_ref else True
+            where = Chunk.kb_id == self.kb_id(kb_ref, actor=actor) if kb_ref else True
             total = s.scalar(select(func.count()).select_from(Chunk).where(where)) or 0
             ready = self._vector_ready(s, where) if self.embedder else 0
         return EmbedProgress(total=total, ready=ready, pending=total - ready)

@@ -43,6 +43,10 @@ class KnowledgeBase(Base):
     generation: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped when new vectors for this base's chunks are stored.
     vector_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # public: anyone, even without logging in; internal: any user of the same department branch;
+    # restricted: the owning department's subtree and explicit grants only.
+    visibility: Mapped[str] = mapped_column(String(16), default="internal")
+    department_id: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -28,9 +28,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from haoban.apps.qa.injection import looks_like_injection
 from haoban.apps.qa.question import QuestionInfo, bigrams_of, coverage, longest_common, match_score
 from haoban.knowledge.schemas import SearchHit
+from haoban.safety.injection import looks_like_injection
 from haoban.text.normalize import normalize
 from haoban.text.sentences import split_sentences
 

@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from haoban.apps.qa.injection import looks_like_injection
+from haoban.safety.injection import looks_like_injection
 from haoban.text.normalize import normalize
 from haoban.text.sentences import split_sentences
 

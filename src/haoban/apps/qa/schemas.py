@@ -41,6 +41,9 @@ class Answer(BaseModel):
     related_questions: list[str] = Field(default_factory=list)
     suggestions: list[str] = Field(default_factory=list, description="拒答时可参考的文件或换个问法")
     notice: str | None = Field(None, description="检索或生成状态说明，如向量未就绪、模型不可用而改用摘录回答")
+    guard: dict | None = Field(
+        None, description="安全策略的决定（stage、action、blocked、reason、rules）；被拦截的问题 blocked 为 true"
+    )
     took_ms: float
 
 

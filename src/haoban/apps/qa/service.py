@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from haoban.apps.qa import generate
 from haoban.apps.qa.evidence import MIN_DENSE_COVERAGE, Evidence, assess
 from haoban.apps.qa.extract import Extraction, Passage, compose, extract, lead_heading, source_phrase
-from haoban.apps.qa.injection import strip_injection
 from haoban.apps.qa.intent import detect_intent
 from haoban.apps.qa.question import QuestionInfo, analyze
 from haoban.apps.qa.related import document_suggestions, related_questions
@@ -42,12 +41,14 @@ from haoban.apps.qa.schemas import (
 from haoban.errors import HaobanError, InvalidInput, NotFound
 from haoban.knowledge.schemas import SearchFilters, SearchHit, SearchResult
 from haoban.logs import get_logger, log_event
+from haoban.safety.auth import SYSTEM, Actor, authorize
+from haoban.safety.guard import BLOCKED_REPLY, GuardDecision
+from haoban.safety.injection import strip_injection
 from haoban.store.models import (
     Chunk,
     Conversation,
     Document,
     Feedback,
-    KnowledgeBase,
     Message,
     new_id,
     utcnow,
@@ -87,6 +88,8 @@ class _Turn:
     new_conversation: bool
     kbs: list[str]
     message_id: str
+    actor: Actor = SYSTEM
+    guard: GuardDecision | None = None  # the input decision; a blocked question is answered by BLOCKED_REPLY
     result: SearchResult | None = None
     info: QuestionInfo | None = None
     extraction: Extraction | None = None
@@ -99,7 +102,11 @@ class _Turn:
 
     @property
     def refuse(self) -> bool:
-        return self.evidence is None or not self.evidence.answerable
+        return self.blocked or self.evidence is None or not self.evidence.answerable
+
+    @property
+    def blocked(self) -> bool:
+        return self.guard is not None and self.guard.blocked
 
 
 class QAService:
@@ -118,9 +125,10 @@ class QAService:
         conversation_id: str | None = None,
         filters: SearchFilters | None = None,
         use_model: bool = True,
+        actor: Actor = SYSTEM,
     ) -> Answer:
         """Answer one question (a follow-up when conversation_id is given); the answer is stored."""
-        turn = self._prepare(question, kbs, conversation_id, filters, use_model)
+        turn = self._prepare(question, kbs, conversation_id, filters, use_model, actor)
         answer: Answer | None = None
         if not turn.refuse and self._model_ready(use_model):
             try:
@@ -131,7 +139,8 @@ class QAService:
             except HaobanError as err:
                 self._model_failed(turn, err)
         if answer is None:
-            answer = self._extractive(turn) if not turn.refuse else self._refusal(turn)
+            answer = self._fallback(turn)
+        answer = self._guard_output(turn, answer)
         self._save(turn, answer)
         return answer
 
@@ -143,13 +152,14 @@ class QAService:
         conversation_id: str | None = None,
         filters: SearchFilters | None = None,
         use_model: bool = True,
+        actor: Actor = SYSTEM,
     ) -> Iterator[AnswerEvent]:
         """Events: meta (ids, standalone question, intent), delta (text as it comes), done (the answer).
 
         The answer in "done" is authoritative: when a streamed model answer fails the citation check
         it is replaced by the extractive one, and "done" carries "replaced": true.
         """
-        turn = self._prepare(question, kbs, conversation_id, filters, use_model)
+        turn = self._prepare(question, kbs, conversation_id, filters, use_model, actor)
         yield {
             "type": "meta",
             "conversation_id": turn.conversation_id,
@@ -179,13 +189,40 @@ class QAService:
                 if close is not None:
                     close()  # also when the caller stops reading: release the model connection
             replaced = answer is None and bool(parts)
+            if answer is not None:
+                checked = self._guard_output(turn, answer)
+                replaced, answer = checked is not answer and checked.text != answer.text, checked
         if answer is None:
-            answer = self._extractive(turn) if not turn.refuse else self._refusal(turn)
+            answer = self._guard_output(turn, self._fallback(turn))
             lines = answer.text.split("\n")
             for i, line in enumerate(lines):
                 yield {"type": "delta", "text": line + ("\n" if i < len(lines) - 1 else "")}
         self._save(turn, answer)
         yield {"type": "done", "answer": answer, "replaced": replaced}
+
+    def _fallback(self, turn: _Turn) -> Answer:
+        if turn.blocked:
+            return self._blocked(turn, turn.guard)  # type: ignore[arg-type]
+        return self._extractive(turn) if not turn.refuse else self._refusal(turn)
+
+    def _blocked(self, turn: _Turn, decision: GuardDecision) -> Answer:
+        answer = self._answer(turn, "refusal", BLOCKED_REPLY, [])
+        answer.related_questions = []
+        answer.guard = decision.summary()
+        return answer
+
+    def _guard_output(self, turn: _Turn, answer: Answer) -> Answer:
+        """The answer passes the same lexicon as questions; identifiers in it are masked."""
+        if turn.blocked:
+            return answer
+        decision = self.knowledge.guard.check_output(answer.text)
+        if decision.blocked:
+            return self._blocked(turn, decision)
+        if decision.findings:
+            answer = answer.model_copy(update={"text": decision.text, "guard": decision.summary()})
+        elif turn.guard is not None and turn.guard.findings:
+            answer = answer.model_copy(update={"guard": turn.guard.summary()})
+        return answer
 
     # ---- steps ----------------------------------------------------------------------------------
 
@@ -196,8 +233,10 @@ class QAService:
         conversation_id: str | None,
         filters: SearchFilters | None,
         use_model: bool,
+        actor: Actor,
     ) -> _Turn:
         started = time.perf_counter()
+        authorize(actor, "qa.ask")
         q = " ".join((question or "").split())
         if not q:
             raise InvalidInput("问题不能为空", code="QUESTION_EMPTY")
@@ -205,12 +244,13 @@ class QAService:
             raise InvalidInput(
                 f"问题过长（上限 {MAX_QUESTION_CHARS} 字），请精简后再问", code="QUESTION_TOO_LONG"
             )
+        # The asker's personal data is masked before anything is searched, stored or logged.
+        guard = self.knowledge.guard.check_input(q)
+        q = guard.text
         history: list[tuple[str, str]] = []
         if conversation_id:
             with self.db.session() as s:
-                conv = s.get(Conversation, conversation_id)
-                if conv is None:
-                    raise NotFound("会话不存在或已删除", code="CONVERSATION_NOT_FOUND")
+                conv = self._own_conversation(s, conversation_id, actor)
                 kbs = kbs or list(conv.kbs or [])
                 rows = s.execute(
                     select(Message.question, Message.rewritten)
@@ -219,7 +259,7 @@ class QAService:
                     .limit(3)
                 ).all()
                 history = [(r[0], r[1]) for r in reversed(rows)]
-        kb_ids = [self.knowledge.kb_id(ref) for ref in kbs] if kbs else self._all_kb_ids()
+        kb_ids = [self.knowledge.kb_id(ref, actor=actor) for ref in kbs] if kbs else self.knowledge.readable_kb_ids(actor)
         turn = _Turn(
             started=started,
             question=q,
@@ -229,12 +269,16 @@ class QAService:
             new_conversation=conversation_id is None,
             kbs=list(kbs or []),
             message_id=new_id(),
+            actor=actor,
+            guard=guard,
         )
+        if turn.blocked:
+            return turn
         # Instructions aimed at a model are not part of the question: what remains is asked as usual.
         asked = strip_injection(q)
         turn.rewritten = self._rewrite(asked, history, use_model) if asked else q
         if asked and kb_ids:
-            turn.result = self.knowledge.search(turn.rewritten, kb_ids, filters=filters, top_k=RETRIEVE)
+            turn.result = self.knowledge.search(turn.rewritten, kb_ids, filters=filters, top_k=RETRIEVE, actor=actor)
         hits = turn.hits[:EVIDENCE]
         turn.info = analyze(turn.rewritten, self._doc_freq(kb_ids))
         dense_coverage = turn.result.dense_coverage if turn.result else 0.0
@@ -362,7 +406,7 @@ class QAService:
             try:
                 with self.db.session() as s:
                     if turn.new_conversation and attempt == 0:
-                        s.add(Conversation(id=turn.conversation_id, title=turn.question[:60], kbs=turn.kbs))
+                        s.add(Conversation(id=turn.conversation_id, title=turn.question[:60], kbs=turn.kbs, user_id=turn.actor.user_id))
                         s.flush()
                     conv = s.get(Conversation, turn.conversation_id)
                     if conv is None:
@@ -390,12 +434,13 @@ class QAService:
                     raise
                 turn.new_conversation = False
         log_event(log, "qa answered", mode=answer.mode, confidence=answer.confidence, took_ms=answer.took_ms)
+        self.knowledge.audit.record(
+            turn.actor, "qa.ask", "conversation", turn.conversation_id, input=turn.question, output=answer.text,
+            detail={"mode": answer.mode, "confidence": answer.confidence, "citations": [c.document_id for c in answer.citations],
+                    "guard": answer.guard},
+        )  # fmt: skip
 
     # ---- knowledge-base statistics ---------------------------------------------------------------
-
-    def _all_kb_ids(self) -> list[str]:
-        with self.db.session() as s:
-            return list(s.scalars(select(KnowledgeBase.id)))
 
     def _doc_freq(self, kb_ids: list[str]) -> Callable[[list[str]], tuple[int, dict[str, int]]]:
         """Passage counts and per-word passage frequencies, read from the lexical index segments."""
@@ -438,7 +483,9 @@ class QAService:
         return {cid: heading for cid, before in rows if before and (heading := lead_heading(before))}
 
     def _recent_documents(self, turn: _Turn, count: int = 3) -> list[str]:
-        kb_ids = [self.knowledge.kb_id(ref) for ref in turn.kbs] if turn.kbs else self._all_kb_ids()
+        kb_ids = (
+            [self.knowledge.kb_id(ref, actor=turn.actor) for ref in turn.kbs] if turn.kbs else self.knowledge.readable_kb_ids(turn.actor)
+        )
         if not kb_ids:
             return []
         with self.db.session() as s:
@@ -452,11 +499,19 @@ class QAService:
 
     # ---- conversations and feedback -------------------------------------------------------------
 
-    def conversation(self, conversation_id: str) -> ConversationOut:
+    @staticmethod
+    def _own_conversation(s: Any, conversation_id: str, actor: Actor) -> Conversation:
+        """A user's conversations are theirs alone (administrators may look); a visitor's are reachable by id."""
+        conv = s.get(Conversation, conversation_id)
+        if conv is None or not (
+            conv.user_id is None or conv.user_id == actor.user_id or actor.kind == "system" or "admin" in actor.roles
+        ):
+            raise NotFound("会话不存在或已删除", code="CONVERSATION_NOT_FOUND")
+        return conv
+
+    def conversation(self, conversation_id: str, *, actor: Actor = SYSTEM) -> ConversationOut:
         with self.db.session() as s:
-            conv = s.get(Conversation, conversation_id)
-            if conv is None:
-                raise NotFound("会话不存在或已删除", code="CONVERSATION_NOT_FOUND")
+            conv = self._own_conversation(s, conversation_id, actor)
             msgs = list(
                 s.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.seq))
             )
@@ -491,13 +546,18 @@ class QAService:
                 ],
             )
 
-    def list_conversations(self, limit: int = 50) -> list[ConversationSummary]:
+    def list_conversations(self, limit: int = 50, *, actor: Actor = SYSTEM) -> list[ConversationSummary]:
+        """The actor's own conversations (all of them for the local operator; none for visitors)."""
         if not 1 <= limit <= 500:
             raise InvalidInput("limit 须在 1 到 500 之间")
+        if actor.user_id is None and actor.kind != "system":
+            return []
+        mine = Conversation.user_id == actor.user_id if actor.kind != "system" else True
         with self.db.session() as s:
             convs = list(
                 s.scalars(
                     select(Conversation)
+                    .where(mine)
                     .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
                     .limit(limit)
                 )
@@ -545,19 +605,23 @@ class QAService:
                 for c in convs
             ]
 
-    def delete_conversation(self, conversation_id: str) -> None:
+    def delete_conversation(self, conversation_id: str, *, actor: Actor = SYSTEM) -> None:
         with self.db.session() as s:
-            if s.get(Conversation, conversation_id) is None:
-                raise NotFound("会话不存在或已删除", code="CONVERSATION_NOT_FOUND")
+            self._own_conversation(s, conversation_id, actor)
             s.execute(delete(Conversation).where(Conversation.id == conversation_id))
 
-    def feedback(self, message_id: str, helpful: bool, comment: str = "") -> None:
+    def feedback(self, message_id: str, helpful: bool, comment: str = "", *, actor: Actor = SYSTEM) -> None:
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT_CHARS:
             raise InvalidInput(f"反馈内容过长（上限 {MAX_COMMENT_CHARS} 字）", code="COMMENT_TOO_LONG")
         with self.db.session() as s:
-            if s.get(Message, message_id) is None:
+            msg = s.get(Message, message_id)
+            if msg is None:
                 raise NotFound("回答不存在或已删除", code="MESSAGE_NOT_FOUND")
+            try:
+                self._own_conversation(s, msg.conversation_id, actor)
+            except NotFound:
+                raise NotFound("回答不存在或已删除", code="MESSAGE_NOT_FOUND") from None
             s.add(Feedback(message_id=message_id, helpful=bool(helpful), comment=comment))
         log_event(log, "qa feedback", helpful=bool(helpful))
 

@@ -40,9 +40,16 @@ const HB = (() => {
     return `请求失败（HTTP ${status}）`;
   }
 
+  /** The console session's CSRF token (a <meta> tag), sent on every request that changes data. */
+  function csrfHeader(method) {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    const token = meta && meta.getAttribute("content");
+    return token && !["GET", "HEAD"].includes(method) ? { "X-CSRF-Token": token } : {};
+  }
+
   /** fetch wrapper: JSON in and out; throws ApiError with a Chinese message on any failure. */
   async function api(method, path, body) {
-    const init = { method, headers: { Accept: "application/json" } };
+    const init = { method, headers: { Accept: "application/json", ...csrfHeader(method) } };
     if (body instanceof FormData) {
       init.body = body;
     } else if (body !== undefined) {
@@ -202,6 +209,19 @@ const HB = (() => {
     return frag;
   }
 
+  // 顶栏“退出”：结束会话后回到首页。
+  document.addEventListener("DOMContentLoaded", () => {
+    const logout = document.getElementById("logout");
+    if (!logout) return;
+    logout.addEventListener("click", async () => {
+      try {
+        await api("POST", "/api/auth/logout");
+      } finally {
+        window.location.assign(base + "/");
+      }
+    });
+  });
+
   let healthCache = null;
   /** /api/health, fetched once per page. */
   function health() {
@@ -209,5 +229,5 @@ const HB = (() => {
     return healthCache;
   }
 
-  return { base, api, ApiError, errorText, el, append, clear, show, formatTime, formatDate, VALIDITY, validityBadge, progressBar, highlighted, health };
+  return { base, api, csrfHeader, ApiError, errorText, el, append, clear, show, formatTime, formatDate, VALIDITY, validityBadge, progressBar, highlighted, health };
 })();

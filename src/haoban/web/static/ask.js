@@ -76,7 +76,7 @@
     try {
       resp = await fetch(base + "/api/qa/ask", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream", ...HB.csrfHeader("POST") },
         body: JSON.stringify({ ...body, stream: true }),
         signal,
       });

@@ -18,11 +18,11 @@ _PATTERNS = [
     r"(输出|打印|泄露|告诉我|显示)(你的)?(系统|初始|原始)?(提示词|指令|prompt)",
     r"(请|必须|务必)?(只|仅)?(回答|回复|输出)[“\"'‘「]([^”\"'’」]{1,40})[”\"'’」](即可)?[，,。]?$",
 ]
-_INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 
 
 def looks_like_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text))
+    return bool(INJECTION.search(text))
 
 
 def strip_injection(text: str) -> str:

@@ -1,0 +1,1 @@
+"""Safety and compliance layer: PII masking, sensitive words, guard, audit, users and permissions."""

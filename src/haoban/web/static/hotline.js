@@ -1,0 +1,100 @@
+// 12345 hotline workbench: queue, ticket detail with suggestions and similar tickets, one-click dispatch, 考评 table.
+(() => {
+  const { api, el, clear, errorText } = HB;
+  const SLA = { ok: "正常", warning: "临期", overdue: "超期", none: "—" };
+  const $ = (id) => document.getElementById(id);
+  const pct = (x) => (x === null || x === undefined ? "—" : Math.round(x * 100) + "%");
+
+  function showError(err) {
+    const box = $("hl-error");
+    box.textContent = errorText ? errorText(err) : String(err.message || err);
+    box.hidden = false;
+  }
+
+  async function loadQueue() {
+    const params = new URLSearchParams({ limit: "100" });
+    if ($("hl-status").value) params.set("status", $("hl-status").value);
+    if ($("hl-review").checked) params.set("review", "true");
+    try {
+      const page = await api("GET", "/api/hotline/tickets?" + params);
+      const body = $("hl-queue").querySelector("tbody");
+      clear(body);
+      for (const t of page.items) {
+        const row = el("tr", { class: "hl-row", dataset: { id: t.id }, onclick: () => loadDetail(t.id) },
+          el("td", { text: t.number }), el("td", { text: t.status_label }), el("td", { text: t.department || "未分派" }),
+          el("td", { text: SLA[t.sla_state] + (t.hours_left !== null ? `（${t.hours_left} 小时）` : ""), class: "sla-" + t.sla_state }),
+          el("td", { text: t.summary }));
+        body.append(row);
+      }
+      $("hl-summary").textContent = `共 ${page.total} 条`;
+    } catch (err) { showError(err); }
+  }
+
+  async function act(id, body) {
+    try {
+      await api("POST", `/api/hotline/tickets/${encodeURIComponent(id)}/transitions`, body);
+      await loadDetail(id);
+      await loadQueue();
+    } catch (err) { showError(err); }
+  }
+
+  async function loadDetail(id) {
+    const box = $("hl-detail");
+    try {
+      const d = await api("GET", `/api/hotline/tickets/${encodeURIComponent(id)}`);
+      const t = d.ticket;
+      const dept = (t.suggestion && t.suggestion.department) || t.department || "";
+      clear(box);
+      box.append(
+        el("h2", { text: `工单 ${t.number} · ${t.status_label}` }),
+        el("p", { class: "hl-text", text: t.text }),
+        el("p", { class: "muted", text: `来电 ${t.caller_masked || "—"} · ${t.channel} · 紧急程度 ${t.urgency} · 情绪 ${t.sentiment} · 时限 ${t.sla_rule}` }),
+        el("p", { id: "hl-suggest", text: `推荐：${t.request_type || "—"} / ${t.domain || "—"} → ${dept || "—"}` +
+          (t.suggestion && t.suggestion.confidence !== undefined ? `（置信度 ${Number(t.suggestion.confidence).toFixed(2)}）` : "") }),
+      );
+      if (t.needs_review) box.append(el("p", { class: "error-inline", text: "待人工复核：" + t.review_reason }));
+      const rules = (t.suggestion && t.suggestion.rules) || [];
+      if (rules.length) box.append(el("p", { text: "命中权责清单：" + rules.map((r) => `${r.id} ${r.name}`).join("；") }));
+      const feats = (((t.suggestion || {}).predictions || {}).department || {}).features || [];
+      if (feats.length) box.append(el("p", { class: "muted", text: "依据词：" + feats.map((f) => f[0]).join("、") }));
+      box.append(el("h3", { text: "答复建议" }), el("p", { id: "hl-reply", text: d.suggested_reply }));
+      const buttons = el("div", { class: "hl-actions" });
+      for (const a of d.allowed_actions) {
+        if (a.action === "dispatch") {
+          buttons.append(el("button", { class: "btn", type: "button", id: "hl-dispatch", text: `一键派单到 ${dept || "…"}`,
+            onclick: () => act(t.id, { action: "dispatch", department: dept }) }));
+        } else if (["sign", "start", "close"].includes(a.action)) {
+          buttons.append(el("button", { class: "btn", type: "button", text: a.label, onclick: () => act(t.id, { action: a.action }) }));
+        }
+      }
+      box.append(buttons);
+      if (d.similar.length) {
+        box.append(el("h3", { text: "相似工单" }));
+        const ul = el("ul", { id: "hl-similar" });
+        for (const s of d.similar) ul.append(el("li", { text: `${s.number}（相似度 ${s.score.toFixed(2)}）${s.summary}` }));
+        box.append(ul);
+      }
+      box.append(el("h3", { text: "流转记录" }));
+      const ol = el("ol", { id: "hl-events" });
+      for (const e of d.events) ol.append(el("li", { text: `${HB.formatTime ? HB.formatTime(e.created_at) : e.created_at} ${e.label}（${e.actor_name}）${e.note || ""}` }));
+      box.append(ol);
+    } catch (err) { showError(err); }
+  }
+
+  async function loadStats() {
+    try {
+      const s = await api("GET", "/api/hotline/stats");
+      const body = $("hl-depts").querySelector("tbody");
+      clear(body);
+      for (const d of s.departments) {
+        body.append(el("tr", {}, el("td", { text: d.department }), el("td", { text: String(d.total) }), el("td", { text: pct(d.close_rate) }),
+          el("td", { text: pct(d.on_time_rate) }), el("td", { text: pct(d.satisfaction_rate) }), el("td", { text: d.score.toFixed(1) })));
+      }
+    } catch (err) { showError(err); }
+  }
+
+  $("hl-status").addEventListener("change", loadQueue);
+  $("hl-review").addEventListener("change", loadQueue);
+  loadQueue();
+  loadStats();
+})();

@@ -71,6 +71,38 @@ def test_verify_finds_deleted_tail(service: KnowledgeService):
     assert (report.ok, report.reason) == (False, "truncated")
 
 
+def test_cutting_the_tail_and_resetting_the_head_is_detected(service: KnowledgeService):
+    fill(service)
+    with service.db.session() as s:
+        last = s.scalar(select(AuditRecord).where(AuditRecord.seq == 3))
+        s.execute(delete(AuditRecord).where(AuditRecord.seq > 3))
+        s.execute(update(AuditHead).values(seq=3, hash=last.hash))
+    report = service.audit.verify()
+    assert (report.ok, report.reason) == (False, "head")
+
+
+def test_moving_the_anchor_to_hide_records_is_detected(service: KnowledgeService):
+    fill(service)
+    with service.db.session() as s:
+        head = s.scalar(select(AuditHead))
+        s.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(actor_name="别人"))
+        s.execute(update(AuditHead).values(anchor_seq=head.seq, anchor_hash=head.hash))
+    assert service.audit.verify().reason == "head"
+
+
+def test_records_appended_during_verification_are_not_reported_as_tampering(service: KnowledgeService):
+    fill(service, 3)
+    original = service.audit.iter_all
+
+    def with_a_late_record(batch: int = 1000):
+        yield from original(batch)
+
+    service.audit.iter_all = with_a_late_record  # type: ignore[method-assign]
+    seq_before = service.audit.verify().head_seq
+    service.audit.record(CLERK, "kb.search", "kb", input="新的一条")
+    assert service.audit.verify().ok and seq_before == 3
+
+
 def test_a_forged_chain_without_the_key_is_detected(service: KnowledgeService):
     """Someone with database access re-computes the chain with a key they guessed: verification fails."""
     fill(service)
@@ -85,9 +117,12 @@ def test_a_forged_chain_without_the_key_is_detected(service: KnowledgeService):
                 values["actor_name"] = r.actor_name = "伪造"
             r.prev_hash = prev
             r.hash = prev = forger._chain.hash(values)
-        s.execute(update(AuditHead).values(hash=prev))
     report = service.audit.verify()
-    assert not report.ok and report.first_broken_seq == 1
+    assert (report.ok, report.first_broken_seq, report.reason) == (False, 1, "content")
+    # Pointing the head at the forged chain does not help: the head is signed with the same key.
+    with service.db.session() as s:
+        s.execute(update(AuditHead).values(hash=prev, sig=forger._chain.head_sig(5, prev, 0, "0" * 64)))
+    assert service.audit.verify().reason == "head"
 
 
 def test_concurrent_writers_keep_one_linear_chain(service: KnowledgeService):

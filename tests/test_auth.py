@@ -58,7 +58,9 @@ def test_knowledge_base_visibility_and_department_tree():
     assert allowed(ANONYMOUS, "kb.read", kb("public")) and not allowed(ANONYMOUS, "kb.read", kb("internal"))
     assert allowed(city_a, "kb.read", kb("internal")) and not allowed(city_b, "kb.read", kb("internal"))
     assert allowed(district, "kb.read", kb("restricted")) and not allowed(city_b, "kb.read", kb("restricted"))
-    assert allowed(district, "kb.write", kb("restricted")) and not allowed(city_a, "kb.write", kb("restricted"))
+    city_staff = actor({"staff"}, "/川/甲市")
+    assert allowed(city_staff, "kb.write", kb("restricted")) and not allowed(city_a, "kb.write", kb("restricted"))
+    assert not allowed(district, "kb.write", kb("restricted"))  # below the base's department: read, not write
     assert allowed(province_admin, "kb.admin", kb("restricted")) and not allowed(city_admin, "kb.admin", kb("restricted"))
     granted = Resource("kb", "k", department_path="/川/甲市", visibility="restricted", grants=(("department", "/川/乙市", "read"),))
     assert allowed(city_b, "kb.read", granted) and not allowed(city_b, "kb.write", granted)
@@ -154,7 +156,9 @@ def test_users_cannot_raise_their_own_roles_but_may_change_their_password(org: K
         org.users.update_user("clerk_a", roles=["admin"], actor=clerk)
     with pytest.raises(Forbidden):
         org.users.update_user("clerk_a", department="/四川省", actor=clerk)
-    org.users.update_user("clerk_a", password="another-pass-2", actor=clerk)
+    with pytest.raises(Unauthorized):
+        org.users.update_user("clerk_a", password="another-pass-2", actor=clerk)  # without the current password
+    org.users.update_user("clerk_a", password="another-pass-2", current_password=PASSWORD, actor=clerk)
     with pytest.raises(Unauthorized):
         org.users.login("clerk_a", PASSWORD)
     assert org.users.login("clerk_a", "another-pass-2")[0].name == "张三"
@@ -171,6 +175,48 @@ def test_sessions_are_signed_expire_and_die_with_a_password_change(org: Knowledg
     assert u.actor_from_session(cookie) is None
     with pytest.raises(Unauthorized):
         u.login("clerk_a", PASSWORD)
+
+
+def test_a_narrow_api_key_cannot_take_over_its_account(org: KnowledgeService):
+    _, key = org.users.create_api_key("root", "门户", ["guide.read"], actor=SYSTEM)
+    as_key = org.users.actor_from_api_key(key)
+    with pytest.raises(Forbidden):
+        org.users.update_user("root", password="taken-over-1", current_password=PASSWORD, actor=as_key)
+    assert org.users.login("root", PASSWORD)
+
+
+def test_staff_write_only_their_own_department_bases_and_platform_lists_need_root(org: KnowledgeService):
+    u = org.users
+    u.create_department("东区", "/四川省/甲市", actor=SYSTEM)
+    u.create_user("clerk_east", PASSWORD, ["staff"], "/四川省/甲市/东区", actor=SYSTEM)
+    org.create_kb("甲市库", department="/四川省/甲市")
+    east, clerk, admin_b = login(org, "clerk_east"), login(org, "clerk_a"), login(org, "admin_b")
+    item = [TextItem(text="第一条 测试。", source="t")]
+    assert org.add_texts("甲市库", item, actor=clerk).added == 1
+    with pytest.raises(Forbidden):
+        org.add_texts("甲市库", item, actor=east)  # a district clerk may read the city's base, not edit it
+    assert org.get_kb("甲市库", actor=east)
+    with pytest.raises(Forbidden):
+        org.lexicon.add_term("某词", "暴恐", kind="allow", actor=admin_b)  # one city must not unblock the province
+    org.lexicon.add_term("某词", "暴恐", kind="allow", actor=login(org, "root"))
+
+
+def test_conversations_stay_with_their_owner(org: KnowledgeService):
+    from haoban.apps.qa.service import QAService
+
+    org.create_kb("公开库", visibility="public")
+    org.add_texts("公开库", [TextItem(text="第一条 居住证每年签注一次。", source="p")])
+    qa = QAService(org)
+    clerk, viewer_b, admin_b, root = (login(org, n) for n in ("clerk_a", "viewer_b", "admin_b", "root"))
+    mine = qa.ask("居住证多久签注", actor=clerk, use_model=False)
+    for other in (viewer_b, admin_b):  # another city's administrator is not the clerk's administrator
+        with pytest.raises(NotFound):
+            qa.conversation(mine.conversation_id, actor=other)
+    assert qa.conversation(mine.conversation_id, actor=root).messages
+    # A visitor's conversation can be read by its id, but a signed-in user may not continue it.
+    visitor = qa.ask("居住证多久签注", use_model=False, actor=ANONYMOUS)
+    with pytest.raises(Forbidden):
+        qa.ask("那要带什么材料", conversation_id=visitor.conversation_id, actor=clerk, use_model=False)
 
 
 def test_repeated_failures_lock_the_login(org: KnowledgeService):

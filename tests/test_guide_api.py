@@ -66,9 +66,10 @@ def test_precheck_and_policies(api: httpx.Client):
         },
     ).json()
     assert m[0]["eligible"] and all("explanation" in c for c in m[0]["checks"])
-    d = api.post(
-        "/api/guide/policies/draft", json={"text": "成立不超过5年的小微企业", "use_model": False}
-    ).json()
+    draft = {"text": "成立不超过5年的小微企业", "use_model": False}
+    # Drafting conditions is catalogue work: a visitor is refused, a maintainer gets the draft.
+    assert api.post("/api/guide/policies/draft", json=draft).status_code == 403
+    d = api.post("/api/guide/policies/draft", json=draft, headers=auth_headers(api.key)).json()
     assert {"field": "age_years", "op": "<=", "value": 5.0, "label": "成立不超过5年"} in d
 
 

@@ -30,7 +30,7 @@ def test_ticket_flow_over_http(api):
     assert t["department"] == "区城市管理和综合执法局" and t["caller_masked"] != "13700001111"
     assert t["suggestion"]["rules"][0]["id"] == "QZ-04"
     d = client.get(f"/api/hotline/tickets/{t['number']}").json()
-    assert {"action": "dispatch", "label": "派单"} in d["allowed_actions"] and d["suggested_reply"]
+    assert {"action": "dispatch", "label": "派单", "needs": ["department"]} in d["allowed_actions"] and d["suggested_reply"]
     r = client.post(f"/api/hotline/tickets/{t['id']}/transitions", json={"action": "close"})
     assert r.status_code == 409 and r.json()["code"] == "HOTLINE_ILLEGAL_TRANSITION" and "不能执行" in r.json()["message"]
     r = client.post(f"/api/hotline/tickets/{t['id']}/transitions", json={"action": "dispatch", "department": t["department"]})

@@ -89,6 +89,12 @@ def test_valid_cards_always_detected(value: str) -> None:
     assert types_found(f"请转入{value}。", ["bank_card"]) == [("bank_card", value)]
 
 
+def test_an_all_digit_number_valid_as_card_and_credit_code_follows_its_cue() -> None:
+    value = "622202233444557718"  # found by hypothesis: Luhn-valid with a known BIN, and a valid USCC
+    assert types_found(f"请转入{value}。") == [("bank_card", value)]
+    assert types_found(f"统一社会信用代码：{value}。") == [("credit_code", value)]
+
+
 @hsettings(max_examples=300, deadline=None)
 @given(card(), digits)
 def test_mutated_card_check_never_detected(value: str, d: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -26,6 +27,7 @@ from haoban.safety.vault import PiiService
 
 log = get_logger("api")
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HTTP_MESSAGES = {404: ("NOT_FOUND", "请求的地址不存在"), 405: ("METHOD_NOT_ALLOWED", "不支持该请求方法")}
 
 
@@ -73,7 +75,9 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
 
     @app.middleware("http")
     async def with_request_id(request: Request, call_next):
-        rid = request.headers.get("x-request-id") or str(ULID()).lower()
+        # A caller's id is kept only when it looks like one: it goes into logs and the audit log.
+        given = request.headers.get("x-request-id", "")
+        rid = given if _REQUEST_ID.fullmatch(given) else str(ULID()).lower()
         token = request_id.set(rid)
         try:
             response = await call_next(request)

@@ -49,6 +49,7 @@ class UserUpdate(BaseModel):
     display_name: str | None = None
     active: bool | None = None
     password: str | None = None
+    current_password: str | None = Field(None, description="修改自己的密码时须提供当前密码")
 
 
 class DepartmentCreate(BaseModel):

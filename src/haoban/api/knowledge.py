@@ -69,12 +69,12 @@ class SearchIn(BaseModel):
 
 
 @router.get("/health", response_model=Health, tags=["系统"])
-def health(svc: Service) -> Health:
+def health(svc: Service, actor: CurrentActor) -> Health:
     return Health(
         status="ok",
         version=__version__,
         embedder=svc.embedder.name if svc.embedder else None,
-        knowledge_bases=len(svc.list_kbs()),
+        knowledge_bases=len(svc.readable_kb_ids(actor)),  # only the bases the caller may see
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -89,7 +90,7 @@ def mount(app: FastAPI) -> None:
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
         # Only local paths: never bounce a freshly logged-in user to another site.
-        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        target = next if next.startswith("/") and not next.startswith("//") and "\\" not in next and not urlsplit(next).netloc else "/"
         return _render(request, "login.html", "login", next=target)
 
     # Pages for signed-in staff: visitors are sent to the login page and come back afterwards.

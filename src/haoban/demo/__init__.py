@@ -61,7 +61,7 @@ def ensure_admin(service: KnowledgeService) -> tuple[str, str] | None:
     again; change it after the first login (`haoban user set admin --password`)."""
     if service.users.count_users():
         return None
-    password = secrets.token_urlsafe(12)
+    password = f"{secrets.token_urlsafe(12)}-{secrets.randbelow(90) + 10}"  # always letters, digits and a symbol
     service.users.create_user("admin", password, ["admin"], display_name="系统管理员", actor=SYSTEM)
     path = service.settings.data_dir / "secrets" / "admin-password.txt"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

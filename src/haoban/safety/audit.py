@@ -58,6 +58,7 @@ class VerifyReport(BaseModel):
     ok: bool
     checked: int
     head_seq: int
+    head_hash: str | None = None
     first_broken_seq: int | None = None
     reason: str | None = None
     message: str
@@ -98,6 +99,9 @@ class _Chain:
     def hash(self, values: dict[str, Any]) -> str:
         return hmac.new(self.key, values["prev_hash"].encode() + _canonical(values), hashlib.sha256).hexdigest()
 
+    def head_sig(self, seq: int, hash_: str, anchor_seq: int, anchor_hash: str) -> str:
+        return hmac.new(self.key, f"head|{seq}|{hash_}|{anchor_seq}|{anchor_hash}".encode(), hashlib.sha256).hexdigest()
+
 
 class AuditLog:
     def __init__(self, db: Database, key: bytes, masker: Callable[[str], str] | None = None):
@@ -128,13 +132,13 @@ class AuditLog:
         masked_out = self._mask(_text(output))
         values: dict[str, Any] = {
             "ts": datetime.now(UTC),
-            "actor_id": actor.id,
-            "actor_name": actor.name,
+            "actor_id": actor.id[:64],
+            "actor_name": actor.name[:100],
             "actor_kind": actor.kind,
             "department_id": actor.department_id,
-            "action": action,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
+            "action": action[:64],
+            "resource_type": resource_type[:32],
+            "resource_id": resource_id[:200] if resource_id else resource_id,
             "input_digest": hashlib.sha256(masked_in.encode()).hexdigest() if masked_in is not None else None,
             "input_preview": masked_in[:PREVIEW_CHARS] if masked_in is not None else None,
             "output_digest": hashlib.sha256(masked_out.encode()).hexdigest() if masked_out is not None else None,
@@ -152,6 +156,7 @@ class AuditLog:
             values["hash"] = self._chain.hash(values)
             s.add(AuditRecord(**values))
             head.hash = values["hash"]
+            head.sig = self._chain.head_sig(head.seq, head.hash, head.anchor_seq, head.anchor_hash)
         return values["seq"]
 
     # ---- reading ----------------------------------------------------------------------------------
@@ -206,14 +211,21 @@ class AuditLog:
         with self.db.session() as s:
             head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             head_seq, head_hash, expected, prev = head.seq, head.hash, head.anchor_seq + 1, head.anchor_hash
+            fresh = head.seq == 0 and head.anchor_seq == 0 and head.sig is None
+            head_ok = fresh or head.sig == self._chain.head_sig(head.seq, head.hash, head.anchor_seq, head.anchor_hash)
         checked = 0
 
         def broken(seq: int, reason: str, message: str) -> VerifyReport:
             return VerifyReport(ok=False, checked=checked, head_seq=head_seq, first_broken_seq=seq, reason=reason, message=message)
 
+        if not head_ok:
+            return broken(head_seq, "head", "审计链的链尾或锚点（audit_head）被改动，链尾之后或锚点之前的删改无法排除")
+
         for e in self.iter_all():
             if e.seq < expected:
                 continue  # records older than the retention anchor are outside the chain being verified
+            if e.seq > head_seq:
+                break  # appended while we were verifying: the next run checks them
             if e.seq != expected:
                 return broken(expected, "missing", f"第 {expected} 条记录缺失（被删除）")
             if e.prev_hash != prev:
@@ -223,7 +235,10 @@ class AuditLog:
             prev, expected, checked = e.hash, expected + 1, checked + 1
         if expected - 1 != head_seq or prev != head_hash:
             return broken(expected, "truncated", f"链尾应到第 {head_seq} 条，但只找到第 {expected - 1} 条（末尾记录被删除）")
-        return VerifyReport(ok=True, checked=checked, head_seq=head_seq, message=f"审计链完整：已核验 {checked} 条记录")
+        return VerifyReport(
+            ok=True, checked=checked, head_seq=head_seq, head_hash=head_hash,
+            message=f"审计链完整：已核验 {checked} 条记录；链尾散列 {head_hash[:16]}（可记下，下次核验时对照）",
+        )  # fmt: skip
 
     # ---- export and retention ---------------------------------------------------------------------
 
@@ -258,6 +273,8 @@ class AuditLog:
             if last is None:
                 return 0
             n = s.execute(delete(AuditRecord).where(AuditRecord.seq <= last.seq)).rowcount or 0
-            s.execute(update(AuditHead).where(AuditHead.id == 1).values(anchor_seq=last.seq, anchor_hash=last.hash))
+            head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+            head.anchor_seq, head.anchor_hash = last.seq, last.hash
+            head.sig = self._chain.head_sig(head.seq, head.hash, head.anchor_seq, head.anchor_hash)
         self.record(actor, "audit.purge", "audit", detail={"before": before.isoformat(), "deleted": n, "anchor_seq": last.seq})
         return n

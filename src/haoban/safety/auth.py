@@ -84,6 +84,10 @@ class Resource:
     grants: tuple[tuple[str, str, str], ...] = field(default=())  # (principal_type, principal_id, level)
 
 
+# Shared, platform-wide configuration (service catalogue, lexicon): changed only by actors not bound to a department.
+PLATFORM = Resource("platform")
+
+
 def actions_of(actor: Actor) -> frozenset[str]:
     if actor.kind == "system":
         return frozenset(ACTIONS)
@@ -126,11 +130,12 @@ def _granted(actor: Actor, resource: Resource, levels: set[str]) -> bool:
     return False
 
 
-def _member(actor: Actor, kb: Resource) -> bool:
-    """Does the actor work in the base's department (or below)? A platform-wide base has platform-wide staff."""
+def _member(actor: Actor, kb: Resource, *, exact: bool = False) -> bool:
+    """Does the actor work in the base's department (or below it, unless `exact`)? A platform-wide base has
+    platform-wide staff. Writing needs the very department: a district clerk must not edit the province's base."""
     if kb.department_path is None:
         return actor.department_path is None
-    return within(actor.department_path, kb.department_path)
+    return actor.department_path == kb.department_path if exact else within(actor.department_path, kb.department_path)
 
 
 def _kb_allowed(actor: Actor, action: str, kb: Resource, acts: frozenset[str]) -> bool:
@@ -146,7 +151,7 @@ def _kb_allowed(actor: Actor, action: str, kb: Resource, acts: frozenset[str]) -
             return kb.department_path is None or _same_branch(actor.department_path, kb.department_path)
         return _member(actor, kb)
     if action == "kb.write":
-        return admin_here or _granted(actor, kb, {"write"}) or _member(actor, kb)
+        return admin_here or _granted(actor, kb, {"write"}) or _member(actor, kb, exact=True)
     if action == "kb.admin":
         return admin_here
     return False

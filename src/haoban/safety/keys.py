@@ -17,15 +17,23 @@ def load_secret(settings: Settings, name: str) -> bytes:
     path = settings.data_dir / "secrets" / f"{name}.key"
     if not path.exists():
         _create(path)
-    return path.read_bytes().strip()
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"密钥文件 {path} 内容不完整，请删除后重启（会使已登录的会话失效）")
+    return key
 
 
 def _create(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        # O_EXCL: when two workers start together, exactly one writes the key and the other reads it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_urlsafe(48))
+    try:
+        # link() fails if the key exists: when two workers start together exactly one key wins, and the other
+        # worker reads a complete file (never one still being written).
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 
 from haoban.errors import Conflict, InvalidInput, NotFound
-from haoban.safety.auth import SYSTEM, Actor, authorize
+from haoban.safety.auth import PLATFORM, SYSTEM, Actor, authorize
 from haoban.safety.lexicon_store import (
     ACTIONS,
     Action,
@@ -548,7 +548,7 @@ class LexiconService:
         self, name: str, action: str, description: str | None = None, *, actor: Actor = SYSTEM
     ) -> CategoryInfo:
         """Create a category or change its action (block / mask / review) and description."""
-        authorize(actor, "lexicon.write")
+        authorize(actor, "lexicon.write", PLATFORM)
         name = (name or "").strip()
         why = check_entry(Entry("x", name, "deny", [], action))
         if why or not name:
@@ -611,7 +611,7 @@ class LexiconService:
         actor: Actor = SYSTEM,
     ) -> TermInfo:
         """Add a term (or an allow-list entry with kind="allow"); a new category starts with action "review"."""
-        authorize(actor, "lexicon.write")
+        authorize(actor, "lexicon.write", PLATFORM)
         entry = Entry((term or "").strip(), (category or "").strip(), kind, list(flags or []), action, note or "")
         why = _fold_problem(entry)
         if why:
@@ -629,7 +629,7 @@ class LexiconService:
 
     def remove_term(self, ref: str, *, category: str | None = None, kind: str = "deny", actor: Actor = SYSTEM) -> TermInfo:
         """Remove by ID, or by the term itself (with its category when it is in more than one)."""
-        authorize(actor, "lexicon.write")
+        authorize(actor, "lexicon.write", PLATFORM)
         self._ensure_seeded()
         with self.db.session() as s:
             row = s.get(LexiconTerm, ref)
@@ -673,7 +673,7 @@ class LexiconService:
         term and optionally category, kind, flags, action, note. JSONL: one object per line, same fields.
         Terms already present are updated (flags, action, note); the report counts each outcome.
         """
-        authorize(actor, "lexicon.write")
+        authorize(actor, "lexicon.write", PLATFORM)
         if new_category_action not in ACTIONS:
             raise InvalidInput("新类别的处理方式应为 block、mask 或 review", code="LEXICON_ACTION_INVALID")
         fmt = detect_format(name, fmt)

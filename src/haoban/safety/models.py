@@ -63,7 +63,7 @@ class KbGrant(Base):
 
     kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), primary_key=True)
     principal_type: Mapped[str] = mapped_column(String(16), primary_key=True)  # user | department | role
-    principal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(String(1000), primary_key=True)  # a department grant holds its path
     level: Mapped[str] = mapped_column(String(16))  # read | write
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -102,3 +102,5 @@ class AuditHead(Base):
     # After retention purges old records, verification starts here.
     anchor_seq: Mapped[int] = mapped_column(Integer, default=0)
     anchor_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC over (seq, hash, anchor): resetting the tail or moving the anchor without the key is detected.
+    sig: Mapped[str | None] = mapped_column(String(64))

@@ -132,7 +132,10 @@ def find_structured(text: str) -> list[Hit]:
         if not code.isdigit() or m.span() not in id_like:
             id_shaped = code[:17].isdigit() and code[17] in "0123456789Xx"
             weak = id_shaped and "credit_code" not in (near := _near(text, m.start(), m.end())) and bool(near)
-            if valid_uscc(code) and not (code.isdigit() and valid_id18(code)) and not weak:
+            # An all-digit code that is also a Luhn-valid card of a known issuer reads as a card unless a
+            # credit-code cue says otherwise (e.g. "请转入6222…": a transfer, not a company).
+            card_shaped = code.isdigit() and known_bin(code) and luhn_ok(code) and "credit_code" not in _near(text, m.start(), m.end())
+            if valid_uscc(code) and not (code.isdigit() and valid_id18(code)) and not weak and not card_shaped:
                 hits.append(Hit("credit_code", m.start(), m.end(), 0.97 if not code.isdigit() else 0.9))
     for m in _MOBILE.finditer(text):
         if not _followed_by_unit(text, m.end()):

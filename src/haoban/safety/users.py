@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haoban.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthorized
+from haoban.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthorized
 from haoban.knowledge.schemas import UTCDateTime
 from haoban.safety.auth import (
     ACTIONS,
@@ -35,6 +35,7 @@ from haoban.store.models import KnowledgeBase
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 MIN_PASSWORD = 8
 _LAST_USED_EVERY = timedelta(minutes=1)
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 MAX_FAILURES, FAILURE_WINDOW = 5, 15 * 60  # then the account (from that client) waits out the window
 
 
@@ -210,11 +211,17 @@ class UserService:
         display_name: str | None = None,
         active: bool | None = None,
         password: str | None = None,
+        current_password: str | None = None,
     ) -> UserInfo:
         with self.db.session() as s:
             u = self._user(s, ref)
             current = self._info(s, u)
             self_service = actor.user_id == u.id and roles is None and department is None and active is None
+            if self_service and actor.kind == "api_key":
+                # A key's scopes must not be escapable by resetting its owner's password.
+                raise Forbidden("不能用 API Key 修改账号，请登录控制台操作", code="KEY_SELF_SERVICE")
+            if self_service and password is not None and not verify_password(current_password or "", u.password_hash):
+                raise Unauthorized("当前密码不正确", code="CURRENT_PASSWORD_WRONG")
             if not self_service:
                 # Both where the user is now and where they are moved must be inside the admin's subtree.
                 authorize(actor, "user.admin", Resource("user", u.id, department_path=current.department_path))
@@ -268,8 +275,8 @@ class UserService:
         self._throttle(key)
         with self.db.session() as s:
             u = s.scalar(select(User).where(User.username == username))
-            # Hash even for unknown users so timing does not reveal which usernames exist.
-            ok = verify_password(password, u.password_hash if u else hash_password("x" + password))
+            # Verify against a fixed hash for unknown users: the same work, so timing does not reveal usernames.
+            ok = verify_password(password, u.password_hash if u else _DUMMY_HASH)
             if u is None or not ok or not u.active:
                 self._throttle(key, failed=True)
                 raise Unauthorized("用户名或密码不正确，或账号已停用", code="LOGIN_FAILED")

@@ -137,6 +137,9 @@ class PiiService:
         min_confidence: float = 0.5,
     ) -> pii.MaskResult:
         authorize(actor, "pii.mask")
+        if style == "pseudonym":
+            # Pseudonyms are deterministic: whoever may mint them could test guesses against a token.
+            authorize(actor, "pii.unmask")
         result = pii.mask(text, style, types, vault=self.vault, min_confidence=min_confidence)
         if self.audit is not None:
             counts: dict[str, int] = {}

@@ -41,10 +41,11 @@ from haoban.apps.guide.schemas import (
 from haoban.errors import ContentBlocked, InvalidInput, LLMError, NotFound
 from haoban.knowledge.service import KnowledgeService
 from haoban.logs import get_logger, log_event
-from haoban.safety.auth import SYSTEM, Actor, authorize
+from haoban.safety.auth import PLATFORM, SYSTEM, Actor, allowed, authorize
 from haoban.safety.guard import BLOCKED_REPLY
 
 log = get_logger("guide")
+MAX_POLICY_TEXT = 20_000
 
 MAX_QUERY_CHARS = 300
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -85,7 +86,7 @@ class GuideService:
 
     def import_catalogue(self, data: bytes, fmt: str, *, actor: Actor = SYSTEM) -> ImportReport:
         """Validate the whole file, then write all of it (upsert by code) or nothing."""
-        authorize(actor, "guide.write")
+        authorize(actor, "guide.write", PLATFORM)
         if len(data) > MAX_IMPORT_BYTES:
             raise InvalidInput(
                 f"目录文件超过 {MAX_IMPORT_BYTES // 1024 // 1024} MB 上限", code="GUIDE_IMPORT_TOO_LARGE"
@@ -273,12 +274,12 @@ class GuideService:
         return Bundle.model_validate(data)
 
     def list_policies(self, *, actor: Actor = SYSTEM) -> list[Policy]:
+        """Reviewed policies; drafts only for those who maintain the catalogue."""
         authorize(actor, "guide.read")
+        drafts = allowed(actor, "guide.write")
         with self.db.session() as s:
-            return [
-                Policy.model_validate(d)
-                for d in s.scalars(select(GuidePolicy.data).order_by(GuidePolicy.code))
-            ]
+            policies = [Policy.model_validate(d) for d in s.scalars(select(GuidePolicy.data).order_by(GuidePolicy.code))]
+        return [p for p in policies if drafts or p.status == "reviewed"]
 
     # ---- matching ----------------------------------------------------------------------------------
 
@@ -465,8 +466,10 @@ class GuideService:
         self, text: str, *, use_model: bool = True, actor: Actor = SYSTEM
     ) -> list[Condition]:
         """Structured conditions drafted from policy text (rules, refined by the model when configured)."""
-        authorize(actor, "guide.read")
+        authorize(actor, "guide.write")  # drafting is catalogue work, and it may spend model time
         text = (text or "").strip()
+        if len(text) > MAX_POLICY_TEXT:
+            raise InvalidInput(f"政策原文过长（上限 {MAX_POLICY_TEXT} 字），请只提供申报条件部分", code="GUIDE_POLICY_TEXT_TOO_LONG")
         if not text:
             raise InvalidInput("请提供政策原文", code="GUIDE_POLICY_TEXT_EMPTY")
         drafted = draft_conditions(text)

@@ -121,7 +121,7 @@ class SimilarOut(BaseModel):
 class TicketDetail(BaseModel):
     ticket: TicketOut
     events: list[EventOut]
-    allowed_actions: list[dict[str, str]]
+    allowed_actions: list[dict[str, Any]] = Field(description="当前身份可执行的操作：action、label、needs（须填写的字段）")
     similar: list[SimilarOut]
     suggested_reply: str
     merged: list[str] = Field(default_factory=list, description="并入本工单的重复工单编号")

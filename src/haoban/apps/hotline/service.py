@@ -6,6 +6,7 @@ Reads and writes authorize the actor first and are written to the audit log afte
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from haoban.apps.hotline import dedup, reply, urgency
@@ -36,7 +38,7 @@ from haoban.apps.hotline.sla import SHANGHAI, HolidayCalendar, aware, deadline, 
 from haoban.apps.hotline.stats import department_stats, hotspots
 from haoban.errors import InvalidInput, NotFound
 from haoban.knowledge.service import KnowledgeService
-from haoban.safety.auth import SYSTEM, Actor, authorize
+from haoban.safety.auth import SYSTEM, Actor, allowed, authorize
 
 DIRECT_ANSWER_CONFIDENCE = 0.6  # Q&A evidence at or above this → a direct answer is offered for a 咨询
 DEDUP_LOOKBACK_DAYS = 14
@@ -86,7 +88,11 @@ class HotlineService:
         # (handlers need names and addresses) and sends content the lexicon flags to a person instead.
         guard = self.knowledge.guard.check_upload(text)
         text = guard.text
-        router = self.models.current()
+        try:
+            router = self.models.current()
+        except Exception:  # noqa: BLE001 - a damaged model file must not stop a citizen's request being recorded
+            logging.getLogger("haoban.hotline").exception("hotline router unavailable")
+            router = None
         routing = router.route(text, data.location) if router else None
         preds = routing.predictions if routing else {}
         risk = urgency.assess(text)
@@ -107,6 +113,25 @@ class HotlineService:
             needs_review = True
             review_reason = "；".join(filter(None, [review_reason, f"安全策略提示：{guard.reason or '含需复核的内容'}"]))
         direct = self._direct_answer(text, actor) if rtype == "咨询" and not verified else None
+        for attempt in range(5):
+            try:
+                out = self._insert(data, text, received, now, actor, verified, check_duplicates, rtype=rtype, domain=domain,
+                                   department=department, level=level, risk=risk, places=places, due=due, suggestion=suggestion,
+                                   needs_review=needs_review, review_reason=review_reason, direct=direct)  # fmt: skip
+                break
+            except IntegrityError:
+                if attempt == 4:  # five agents took calls in the same instant five times running
+                    raise
+        self.audit.record(actor, "hotline.intake", "ticket", out.id, input=text,
+                          detail={"number": out.number, "department": out.department, "review": out.needs_review})
+        return out
+
+    def _insert(self, data: TicketIn, text: str, received: datetime, now: datetime, actor: Actor, verified: bool,
+                check_duplicates: bool, **f: Any) -> TicketOut:
+        """One transaction; a ticket number taken by a concurrent intake fails the unique index and is retried."""
+        rtype, domain, department, level, risk = f["rtype"], f["domain"], f["department"], f["level"], f["risk"]
+        places, due, suggestion = f["places"], f["due"], f["suggestion"]
+        needs_review, review_reason, direct = f["needs_review"], f["review_reason"], f["direct"]
         with self.db.session() as s:
             t = Ticket(
                 number=self._number(s, received), channel=data.channel, text=text, caller_name=data.caller_name,
@@ -126,10 +151,7 @@ class HotlineService:
                 if similar:
                     t.suggestion = {**t.suggestion, "duplicates": [c.model_dump(mode="json") for c in similar[:3]]}
             self._event(s, t, "intake", None, "received", actor, now, data={"channel": data.channel, "urgency": level})
-            out = self._out(t, now)
-        self.audit.record(actor, "hotline.intake", "ticket", out.id, input=text,
-                          detail={"number": out.number, "department": out.department, "review": out.needs_review})
-        return out
+            return self._out(t, now)
 
     def _direct_answer(self, text: str, actor: Actor) -> dict[str, Any] | None:
         if self.qa is None:
@@ -146,8 +168,8 @@ class HotlineService:
     @staticmethod
     def _number(s: Session, received: datetime) -> str:
         day = received.astimezone(SHANGHAI).strftime("%Y%m%d")
-        n = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.number.like(f"{day}%"))) or 0
-        return f"{day}{n + 1:05d}"
+        last = s.scalar(select(func.max(Ticket.number)).where(Ticket.number.like(f"{day}%")))
+        return f"{day}{int(last[len(day):]) + 1 if last else 1:05d}"
 
     # ---- reading -----------------------------------------------------------------------------------
 
@@ -165,7 +187,12 @@ class HotlineService:
         return TicketDetail(
             ticket=out,
             events=[self._event_out(e) for e in events],
-            allowed_actions=[{"action": a, "label": ACTIONS[a].label} for a in allowed_actions(out.status)],
+            # Only the steps this actor may take (e.g. 督办、重办 are for the hotline's administrators).
+            allowed_actions=[
+                {"action": a, "label": ACTIONS[a].label, "needs": list(ACTIONS[a].needs)}
+                for a in allowed_actions(out.status)
+                if allowed(actor, ACTIONS[a].permission)
+            ],
             similar=similar,
             suggested_reply=draft,
             merged=list(merged),
@@ -215,7 +242,11 @@ class HotlineService:
 
     def transition(self, ref: str, body: TransitionIn, *, actor: Actor = SYSTEM, now: datetime | None = None) -> TicketOut:
         now = now or _now()
+        authorize(actor, "hotline.read")
         with self.db.session() as s:
+            # Take the row's write lock before reading its status, so two agents acting on one ticket at once
+            # are serialised and the second sees the first one's result (and may be refused).
+            s.execute(update(Ticket).where(or_(Ticket.id == ref, Ticket.number == ref)).values(updated_at=Ticket.updated_at))
             t = self._resolve(s, ref)
             act = plan(t.status, body.action)
             authorize(actor, act.permission)

@@ -93,7 +93,9 @@ def _local(ts: datetime) -> datetime:
 
 
 def aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts)
+    """In UTC. Naive values are UTC already (SQLite hands them back that way); others are converted, because
+    SQLite keeps the clock time of an aware value and drops its offset (+08:00 would be stored 8 hours off)."""
+    return None if ts is None else (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC))
 
 
 @dataclass

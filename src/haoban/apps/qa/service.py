@@ -38,12 +38,13 @@ from haoban.apps.qa.schemas import (
     Intent,
     MessageOut,
 )
-from haoban.errors import HaobanError, InvalidInput, NotFound
+from haoban.errors import Forbidden, HaobanError, InvalidInput, NotFound
 from haoban.knowledge.schemas import SearchFilters, SearchHit, SearchResult
 from haoban.logs import get_logger, log_event
-from haoban.safety.auth import SYSTEM, Actor, authorize
+from haoban.safety.auth import SYSTEM, Actor, Resource, allowed, authorize
 from haoban.safety.guard import BLOCKED_REPLY, GuardDecision
 from haoban.safety.injection import strip_injection
+from haoban.safety.models import Department, User
 from haoban.store.models import (
     Chunk,
     Conversation,
@@ -250,7 +251,7 @@ class QAService:
         history: list[tuple[str, str]] = []
         if conversation_id:
             with self.db.session() as s:
-                conv = self._own_conversation(s, conversation_id, actor)
+                conv = self._own_conversation(s, conversation_id, actor, continuing=True)
                 kbs = kbs or list(conv.kbs or [])
                 rows = s.execute(
                     select(Message.question, Message.rewritten)
@@ -500,14 +501,24 @@ class QAService:
     # ---- conversations and feedback -------------------------------------------------------------
 
     @staticmethod
-    def _own_conversation(s: Any, conversation_id: str, actor: Actor) -> Conversation:
-        """A user's conversations are theirs alone (administrators may look); a visitor's are reachable by id."""
+    def _own_conversation(s: Any, conversation_id: str, actor: Actor, *, continuing: bool = False) -> Conversation:
+        """A user's conversations are theirs (and their department administrators'); a visitor's are reachable
+        by id. A signed-in user may not continue a visitor's conversation: their answers, drawn from internal
+        bases, would become readable to whoever holds its id."""
         conv = s.get(Conversation, conversation_id)
-        if conv is None or not (
-            conv.user_id is None or conv.user_id == actor.user_id or actor.kind == "system" or "admin" in actor.roles
-        ):
+        if conv is None:
             raise NotFound("会话不存在或已删除", code="CONVERSATION_NOT_FOUND")
-        return conv
+        if conv.user_id is None:
+            if continuing and actor.authenticated and actor.kind != "system":
+                raise Forbidden("这是访客的会话，登录后请新建对话再提问", code="CONVERSATION_NOT_OWNED")
+            return conv
+        if conv.user_id == actor.user_id or actor.kind == "system":
+            return conv
+        owner = s.get(User, conv.user_id)
+        path = s.get(Department, owner.department_id).path if owner and owner.department_id else None
+        if allowed(actor, "user.admin", Resource("conversation", conv.id, department_path=path)):
+            return conv
+        raise NotFound("会话不存在或已删除", code="CONVERSATION_NOT_FOUND")
 
     def conversation(self, conversation_id: str, *, actor: Actor = SYSTEM) -> ConversationOut:
         with self.db.session() as s:

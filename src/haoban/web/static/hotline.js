@@ -35,6 +35,7 @@
       await api("POST", `/api/hotline/tickets/${encodeURIComponent(id)}/transitions`, body);
       await loadDetail(id);
       await loadQueue();
+      await loadStats();
     } catch (err) { showError(err); }
   }
 
@@ -58,16 +59,7 @@
       const feats = (((t.suggestion || {}).predictions || {}).department || {}).features || [];
       if (feats.length) box.append(el("p", { class: "muted", text: "依据词：" + feats.map((f) => f[0]).join("、") }));
       box.append(el("h3", { text: "答复建议" }), el("p", { id: "hl-reply", text: d.suggested_reply }));
-      const buttons = el("div", { class: "hl-actions" });
-      for (const a of d.allowed_actions) {
-        if (a.action === "dispatch") {
-          buttons.append(el("button", { class: "btn", type: "button", id: "hl-dispatch", text: `一键派单到 ${dept || "…"}`,
-            onclick: () => act(t.id, { action: "dispatch", department: dept }) }));
-        } else if (["sign", "start", "close"].includes(a.action)) {
-          buttons.append(el("button", { class: "btn", type: "button", text: a.label, onclick: () => act(t.id, { action: a.action }) }));
-        }
-      }
-      box.append(buttons);
+      box.append(actionForm(t, d, dept));
       if (d.similar.length) {
         box.append(el("h3", { text: "相似工单" }));
         const ul = el("ul", { id: "hl-similar" });
@@ -80,6 +72,49 @@
       box.append(ol);
     } catch (err) { showError(err); }
   }
+
+  /** The actions allowed now; a step that needs input (答复、原因、满意度、部门) asks for it in one small form. */
+  function actionForm(t, d, dept) {
+    const form = el("form", { class: "hl-actions", id: "hl-actions" });
+    const reply = el("textarea", { name: "reply", rows: "2", "aria-label": "答复内容", text: d.suggested_reply || "" });
+    const reason = el("input", { name: "reason", "aria-label": "原因", placeholder: "原因（退单、督办、重办、延期）" });
+    const department = el("input", { name: "department", "aria-label": "承办部门", value: dept || "" });
+    const satisfaction = el("select", { name: "satisfaction", "aria-label": "满意度" },
+      ...["满意", "基本满意", "不满意"].map((v) => el("option", { value: v, text: v })));
+    const days = el("input", { name: "days", type: "number", min: "1", max: "30", value: "5", "aria-label": "延期工作日" });
+    const inputs = { reply, reason, department, satisfaction, days };
+    const needed = new Set(d.allowed_actions.flatMap((a) => a.needs || []));
+    for (const [name, input] of Object.entries(inputs)) {
+      if (needed.has(name)) form.append(el("label", { class: "field" }, { reply: "答复内容", reason: "原因", department: "承办部门", satisfaction: "满意度", days: "延期工作日" }[name], input));
+    }
+    const row = el("div", { class: "form-row" });
+    for (const a of d.allowed_actions) {
+      if (a.action === "merge") continue; // merging picks a target ticket: done from the similar-ticket list
+      row.append(el("button", { class: a.action === "dispatch" ? "btn" : "btn btn-plain", type: "button", dataset: { action: a.action },
+        id: a.action === "dispatch" ? "hl-dispatch" : null, text: a.action === "dispatch" && dept ? `派单到 ${dept}` : a.label,
+        onclick: () => {
+          const body = { action: a.action };
+          for (const need of a.needs || []) body[need] = need === "days" ? Number(inputs.days.value) : inputs[need].value.trim();
+          act(t.id, body);
+        } }));
+    }
+    form.append(row);
+    return form;
+  }
+
+  $("hl-intake").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    const body = { text: f.get("text").trim(), channel: f.get("channel") };
+    for (const k of ["caller_phone", "location"]) if (f.get(k).trim()) body[k] = f.get(k).trim();
+    try {
+      const t = await api("POST", "/api/hotline/tickets", body);
+      ev.target.reset();
+      $("hl-error").hidden = true;
+      await loadQueue();
+      await loadDetail(t.id);
+    } catch (err) { showError(err); }
+  });
 
   async function loadStats() {
     try {

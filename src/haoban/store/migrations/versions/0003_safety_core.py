@@ -62,7 +62,7 @@ def upgrade() -> None:
         "kb_grants",
         sa.Column("kb_id", sa.String(32), sa.ForeignKey("knowledge_bases.id", ondelete="CASCADE"), nullable=False),
         sa.Column("principal_type", sa.String(16), nullable=False),
-        sa.Column("principal_id", sa.String(64), nullable=False),
+        sa.Column("principal_id", sa.String(1000), nullable=False),
         sa.Column("level", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("kb_id", "principal_type", "principal_id"),
@@ -101,6 +101,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("anchor_seq", sa.Integer(), nullable=False),
         sa.Column("anchor_hash", sa.String(64), nullable=False),
+        sa.Column("sig", sa.String(64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS, "anchor_seq": 0, "anchor_hash": GENESIS}])

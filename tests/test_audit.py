@@ -202,3 +202,17 @@ def test_cli_verify_and_export(settings, service: KnowledgeService, tmp_path, mo
 def test_unknown_export_format_is_refused(service: KnowledgeService, fmt: str):
     with pytest.raises(ValueError):
         list(service.audit.export_lines(fmt))
+
+
+def test_previews_mask_values_at_the_cut_and_digests_are_keyed(service: KnowledgeService):
+    import hashlib
+
+    from haoban.knowledge.service import _mask_for_audit
+
+    service.audit.masker = _mask_for_audit
+    text = "咨" * 190 + "，手机13812345678，" + "问" * 500
+    service.audit.record(CLERK, "qa.ask", "conversation", "c1", input=text)
+    _, (entry,) = service.audit.list()
+    assert len(entry.input_preview) == 200 and "1381234" not in entry.input_preview
+    # Keyed: the digest of a short personal value cannot be found by hashing guesses.
+    assert entry.input_digest != hashlib.sha256(text.encode()).hexdigest()

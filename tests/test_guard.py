@@ -60,16 +60,17 @@ def test_ordinary_questions_pass_untouched(qa: QAService):
     assert answer.guard is None and answer.mode == "extractive"
 
 
-def test_ingestion_masks_identifiers_and_refuses_blocked_documents(loaded: KnowledgeService):
+def test_ingestion_masks_identifiers_and_flags_blocked_wording(loaded: KnowledgeService):
     idn = id_number()
     text = f"关于发放补贴的公示\n一、名单\n张三，身份证号{idn}，补贴1200元。联系电话：028-12345678。"
     report = loaded.add_texts("测试库", [TextItem(text=text, source="gongshi")])
     assert report.added == 1 and report.guarded[0]["rules"] == ["pii:id_card"]
     stored = loaded.get_document(report.files[0].document_id).text
     assert idn not in stored and idn[:3] in stored and "028-12345678" in stored  # office phones are public
+    # A document that quotes blocked wording is stored and flagged for review, never lost.
     loaded.lexicon.add_term("测试禁词乙", "暴恐")
-    bad = loaded.add_texts("测试库", [TextItem(text="第一条 测试禁词乙的内容。", source="bad")])
-    assert bad.failed == 1 and bad.files[-1].code == "CONTENT_BLOCKED" and "白名单" in bad.files[-1].message
+    flagged = loaded.add_texts("测试库", [TextItem(text="第一条 严厉打击测试禁词乙的行为。", source="flagged")])
+    assert flagged.added == 1 and flagged.guarded[0]["action"] == "review" and "暴恐" in flagged.guarded[0]["reason"]
 
 
 def test_the_owned_corpus_passes_the_guard_unchanged(service: KnowledgeService):
@@ -114,3 +115,10 @@ def test_guide_requests_and_hotline_tickets_pass_the_guard(service: KnowledgeSer
     ticket = HotlineService(service).intake(TicketIn(text=f"有人在小区散布测试禁词丙，我的身份证号{idn}，请处理"))
     assert ticket.needs_review and "安全策略" in ticket.review_reason
     assert idn not in ticket.text
+
+
+def test_questions_about_reporting_are_answered_not_blocked(qa: QAService, loaded: KnowledgeService):
+    loaded.lexicon.add_term("测试禁词丁", "色情")
+    assert qa.ask("测试禁词丁", use_model=False).guard["blocked"]
+    reported = qa.ask("发现测试禁词丁的网站怎么举报", use_model=False)
+    assert not reported.guard["blocked"] and reported.guard["action"] == "review"

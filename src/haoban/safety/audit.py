@@ -3,7 +3,8 @@
 Each record stores HMAC-SHA256(key, previous hash + the record's canonical JSON). Editing, inserting or deleting a
 record breaks the chain at that point, and the key lives outside the database (a file in the data directory or a
 setting), so someone who can only write the database cannot re-compute a consistent chain. Inputs and outputs are
-kept as digests of their PII-masked text plus a short masked preview, never verbatim.
+kept as keyed digests (a phone number cannot be recovered by trying candidates without the key) plus a short
+PII-masked preview, never verbatim.
 """
 
 from __future__ import annotations
@@ -110,10 +111,15 @@ class AuditLog:
         # PII masking for previews and digests; set by the service that wires the safety layer together.
         self.masker = masker
 
-    def _mask(self, text: str | None) -> str | None:
-        if text is None or self.masker is None:
-            return text
-        return self.masker(text)
+    def _preview(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        # Mask a little more than is kept, so a value straddling the cut is still seen whole by the masker.
+        head = text[: PREVIEW_CHARS + 60]
+        return (self.masker(head) if self.masker else head)[:PREVIEW_CHARS]
+
+    def _digest(self, text: str | None) -> str | None:
+        return None if text is None else hmac.new(self._chain.key, text.encode(), hashlib.sha256).hexdigest()
 
     def record(
         self,
@@ -128,8 +134,7 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Append one record and return its sequence number."""
-        masked_in = self._mask(_text(input))
-        masked_out = self._mask(_text(output))
+        raw_in, raw_out = _text(input), _text(output)
         values: dict[str, Any] = {
             "ts": datetime.now(UTC),
             "actor_id": actor.id[:64],
@@ -139,9 +144,9 @@ class AuditLog:
             "action": action[:64],
             "resource_type": resource_type[:32],
             "resource_id": resource_id[:200] if resource_id else resource_id,
-            "input_digest": hashlib.sha256(masked_in.encode()).hexdigest() if masked_in is not None else None,
-            "input_preview": masked_in[:PREVIEW_CHARS] if masked_in is not None else None,
-            "output_digest": hashlib.sha256(masked_out.encode()).hexdigest() if masked_out is not None else None,
+            "input_digest": self._digest(raw_in),
+            "input_preview": self._preview(raw_in),
+            "output_digest": self._digest(raw_out),
             "result": result,
             "detail": json.loads(json.dumps(detail, ensure_ascii=False, default=str)) if detail else None,
             "request_id": request_id.get(),

@@ -76,3 +76,30 @@ def test_agent_takes_a_request_and_walks_it_to_closed(browser, web_url: str, sho
     finally:
         context.close()
     assert errors == [], errors
+
+
+def test_a_duplicate_is_merged_from_the_similar_list(browser, web_url: str):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    errors: list[str] = []
+    try:
+        log_in(context, web_url, "agent1", "agent-pass-1")
+        page = context.new_page()
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.on("dialog", lambda d: d.accept())
+        page.set_default_timeout(15_000)
+        page.goto(web_url + "/hotline")
+        page.click("#hl-intake-panel summary")
+        text = "和平路12号附近的下水道井盖丢失，晚上很危险，请尽快处理。"
+        for _ in range(2):
+            page.fill("#hl-intake [name=text]", text)
+            page.fill("#hl-intake [name=location]", "和平路12号")
+            page.click("#hl-intake button[type=submit]")
+            expect(page.locator("#hl-detail h2")).to_contain_text("已受理")
+        expect(page.locator("#hl-similar li").first).to_contain_text("相似度")
+        page.locator("#hl-similar button[data-merge]").first.click()
+        expect(page.locator("#hl-detail h2")).to_contain_text("已合并")
+    finally:
+        context.close()
+    assert errors == [], errors

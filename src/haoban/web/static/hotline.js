@@ -63,7 +63,15 @@
       if (d.similar.length) {
         box.append(el("h3", { text: "相似工单" }));
         const ul = el("ul", { id: "hl-similar" });
-        for (const s of d.similar) ul.append(el("li", { text: `${s.number}（相似度 ${s.score.toFixed(2)}）${s.summary}` }));
+        const canMerge = d.allowed_actions.some((a) => a.action === "merge");
+        for (const s of d.similar) {
+          const li = el("li", { text: `${s.number}（相似度 ${s.score.toFixed(2)}）${s.summary} ` });
+          if (canMerge) {
+            li.append(el("button", { class: "btn btn-sm btn-plain", type: "button", dataset: { merge: s.id }, text: "并入此工单",
+              onclick: () => window.confirm(`把本工单并入 ${s.number}？并入后本工单不再单独办理。`) && act(t.id, { action: "merge", into: s.id }) }));
+          }
+          ul.append(li);
+        }
         box.append(ul);
       }
       box.append(el("h3", { text: "流转记录" }));

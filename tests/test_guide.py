@@ -382,3 +382,26 @@ def test_legal_basis_resolves_to_kb_document(guide: GuideService, service):
         and hit["url"] == f"/documents/{hit['document_id']}"
     )
     assert guide.resolve_basis("《不存在的条例》第一条") is None
+
+
+def test_conditions_must_suit_their_field_and_expired_policies_never_match():
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from haoban.apps.guide.policy_match import match_policy
+    from haoban.apps.guide.schemas import Condition, EnterpriseProfile, Policy
+
+    for bad in (
+        {"field": "revenue", "op": ">=", "value": "500万"},  # a number written as text
+        {"field": "industry", "op": "has_any", "value": "制造业"},  # would compare single characters
+        {"field": "headcount", "op": "in", "value": ["10"]},
+    ):
+        with pytest.raises(ValidationError):
+            Condition.model_validate(bad)
+    policy = Policy(code="P-T", name="测试补贴", conditions=[Condition(field="headcount", op="<=", value=100)],
+                    valid_until=date(2025, 12, 31))  # fmt: skip
+    profile = EnterpriseProfile(name="某公司", headcount=12)
+    assert match_policy(policy, profile, today=date(2025, 6, 1)).eligible
+    late = match_policy(policy, profile, today=date(2026, 1, 1))
+    assert not late.eligible and "到期" in late.checks[-1].explanation

@@ -7,10 +7,13 @@ status "draft" until a person reviews them.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from haoban.apps.guide.schemas import Condition, ConditionCheck, EnterpriseProfile, Policy, PolicyMatch
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 FIELD_LABELS = {
     "industry": "行业",
@@ -89,8 +92,13 @@ def check(cond: Condition, profile: EnterpriseProfile) -> ConditionCheck:
     )
 
 
-def match_policy(policy: Policy, profile: EnterpriseProfile) -> PolicyMatch:
+def match_policy(policy: Policy, profile: EnterpriseProfile, today: date | None = None) -> PolicyMatch:
     checks = [check(c, profile) for c in policy.conditions]
+    today = today or datetime.now(SHANGHAI).date()
+    if policy.valid_until is not None and policy.valid_until < today:
+        # An expired policy can no longer be applied for, however well the enterprise fits it.
+        checks.append(ConditionCheck(label="政策有效期", field="valid_until", passed=False,
+                                     explanation=f"政策已于 {policy.valid_until:%Y年%m月%d日} 到期"))  # fmt: skip
     return PolicyMatch(
         code=policy.code,
         name=policy.name,

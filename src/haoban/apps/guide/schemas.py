@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 ITEM_TYPES = (
     "行政许可",
@@ -129,6 +129,25 @@ class Condition(BaseModel):
     op: Literal["in", "not_in", ">=", "<=", ">", "<", "==", "has_any", "has_all"]
     value: Any
     label: str = Field("", description="条件的原文表述")
+
+    @model_validator(mode="after")
+    def _fits(self) -> Condition:
+        """The operator must suit the field and the value its operator: a condition stored wrong would otherwise
+        fail (or silently compare characters) for every enterprise at matching time."""
+        numeric = self.field in ("age_years", "revenue", "headcount")
+        if self.op in (">=", "<=", ">", "<", "=="):
+            if not numeric:
+                raise ValueError(f"“{self.field}”不是数值字段，不能用 {self.op} 比较")
+            if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+                raise ValueError(f"“{self.field}”的条件值须为数字（如 500，而不是“500万”）")
+        elif self.op in ("has_any", "has_all"):
+            if self.field != "qualifications":
+                raise ValueError(f"{self.op} 只用于资质（qualifications）")
+            if not isinstance(self.value, list | str) or not self.value:
+                raise ValueError("资质条件须给出资质名称或名称列表")
+        elif numeric or not isinstance(self.value, list | str) or not self.value:
+            raise ValueError(f"{self.op} 须用于文字字段，条件值为一个或一组文字")
+        return self
 
 
 class Policy(BaseModel):

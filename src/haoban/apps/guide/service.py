@@ -12,7 +12,7 @@ import threading
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 
 from haoban.apps.guide.catalogue import CatalogueInvalid, export_catalogue, parse_catalogue
@@ -277,8 +277,14 @@ class GuideService:
         """Reviewed policies; drafts only for those who maintain the catalogue."""
         authorize(actor, "guide.read")
         drafts = allowed(actor, "guide.write")
+        policies = []
         with self.db.session() as s:
-            policies = [Policy.model_validate(d) for d in s.scalars(select(GuidePolicy.data).order_by(GuidePolicy.code))]
+            for code, data in s.execute(select(GuidePolicy.code, GuidePolicy.data).order_by(GuidePolicy.code)):
+                try:
+                    policies.append(Policy.model_validate(data))
+                except ValidationError:
+                    # Stored before conditions were validated: left out (and logged) rather than failing every match.
+                    log_event(log, "guide policy invalid", code=code)
         return [p for p in policies if drafts or p.status == "reviewed"]
 
     # ---- matching ----------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_users_page_creates_a_user_and_a_key(page, web_url: str, shots):
     expect(page.locator("#key-table tr", has_text="工单系统")).to_contain_text("已吊销")
 
 
-def test_lexicon_page_checks_text_and_adds_terms(page, web_url: str, shots):
+def test_lexicon_page_checks_text_and_adds_terms(page, web_url: str, shots, tmp_path):
     from playwright.sync_api import expect
 
     login(page, web_url, "admin", ADMIN_PASSWORD, "/admin/lexicon")
@@ -115,6 +115,18 @@ def test_lexicon_page_checks_text_and_adds_terms(page, web_url: str, shots):
     page.fill("#term-filter [name=q]", "页面测试")
     page.click("#term-filter button[type=submit]")
     expect(page.locator("#term-table tr", has_text="页面测试禁词")).to_have_count(1)
+    # A word list imported from a file (the operator's official list); a bad file gets the server's line errors.
+    words = tmp_path / "words.txt"
+    words.write_text("导入测试词甲\n导入测试词乙\n", encoding="utf-8")
+    page.set_input_files("#import-form [name=file]", str(words))
+    page.fill("#import-form [name=category]", "诈骗")
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-result")).to_contain_text("新增 2 条")
+    page.set_input_files("#import-form [name=file]", str(words))
+    page.fill("#import-form [name=category]", "")
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#lex-error")).to_be_visible()
+    assert "{" not in page.locator("#lex-error").inner_text()
     page.fill("#check-form [name=text]", "这里有 页 面 测 试 禁 词 的内容")
     page.click("#check-form button[type=submit]")
     expect(page.locator(".decision")).to_contain_text("拦截")

@@ -38,7 +38,6 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
     async def lifespan(app: FastAPI):
         svc = service or KnowledgeService(settings)
         app.state.service = svc
-        app.state.lexicon = svc.lexicon  # one compiled lexicon per process, shared with the guard
         app.state.pii = PiiService.from_service(svc)
         gateway = make_gateway(settings)
         app.state.gateway = gateway

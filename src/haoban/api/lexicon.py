@@ -31,11 +31,8 @@ MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 def get_lexicon(request: Request) -> LexiconService:
-    state = request.app.state
-    if getattr(state, "lexicon", None) is None:  # an app built without the lifespan line
-        svc = state.service
-        state.lexicon = getattr(svc, "lexicon", None) or LexiconService(svc.db, audit=getattr(svc, "audit", None))
-    return state.lexicon
+    # The knowledge service's instance: one compiled automaton per process, shared with the guard.
+    return request.app.state.service.lexicon
 
 
 Lexicon = Annotated[LexiconService, Depends(get_lexicon)]

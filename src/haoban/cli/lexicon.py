@@ -21,8 +21,7 @@ KindOpt = Annotated[bool, typer.Option("--allow", help="操作白名单（而不
 
 
 def lexicon() -> LexiconService:
-    svc = service(embedder=False)
-    return getattr(svc, "lexicon", None) or LexiconService(svc.db, audit=getattr(svc, "audit", None))
+    return service(embedder=False).lexicon
 
 
 @app.command("list")

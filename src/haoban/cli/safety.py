@@ -40,10 +40,7 @@ def eval_(
     answer = None if only == "refuse" else (load_bank(answer_bank, "answer") if answer_bank else starter_bank("answer"))
     svc = service(embedder=not (lexicon_only or no_model))
     if lexicon_only:
-        from haoban.safety.lexicon import LexiconService
-
-        lex = getattr(svc, "lexicon", None) or LexiconService(svc.db, audit=getattr(svc, "audit", None))
-        ask, asker = lexicon_asker(lex), "lexicon"
+        ask, asker = lexicon_asker(svc.lexicon), "lexicon"
     else:
         from haoban.apps.qa.service import QAService
         from haoban.llm.gateway import make_gateway

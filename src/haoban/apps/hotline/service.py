@@ -113,11 +113,18 @@ class HotlineService:
             needs_review = True
             review_reason = "；".join(filter(None, [review_reason, f"安全策略提示：{guard.reason or '含需复核的内容'}"]))
         direct = self._direct_answer(text, actor) if rtype == "咨询" and not verified else None
+        fields = dict(
+            channel=data.channel, text=text, caller_name=data.caller_name, caller_phone=data.caller_phone,
+            caller_masked=mask_phone(data.caller_phone), location=data.location, occurred_at=aware(data.occurred_at),
+            received_at=received, request_type=rtype, domain=domain, category=data.category, department=department,
+            urgency=level, sentiment=risk.sentiment, risk_words=risk.risk_words, urgency_score=risk.score,
+            summary=reply.summary(text), keywords=reply.keywords(text), places=places, attachments=data.attachments,
+            status="received", due_at=due.due_at, sla_rule=due.rule, suggestion=suggestion, needs_review=needs_review,
+            review_reason=review_reason, labels_verified=verified, direct_answer=direct, created_at=now, updated_at=now,
+        )  # fmt: skip
         for attempt in range(5):
             try:
-                out = self._insert(data, text, received, now, actor, verified, check_duplicates, rtype=rtype, domain=domain,
-                                   department=department, level=level, risk=risk, places=places, due=due, suggestion=suggestion,
-                                   needs_review=needs_review, review_reason=review_reason, direct=direct)  # fmt: skip
+                out = self._insert(fields, actor, check_duplicates)
                 break
             except IntegrityError:
                 if attempt == 4:  # five agents took calls in the same instant five times running
@@ -126,31 +133,18 @@ class HotlineService:
                           detail={"number": out.number, "department": out.department, "review": out.needs_review})
         return out
 
-    def _insert(self, data: TicketIn, text: str, received: datetime, now: datetime, actor: Actor, verified: bool,
-                check_duplicates: bool, **f: Any) -> TicketOut:
+    def _insert(self, fields: dict[str, Any], actor: Actor, check_duplicates: bool) -> TicketOut:
         """One transaction; a ticket number taken by a concurrent intake fails the unique index and is retried."""
-        rtype, domain, department, level, risk = f["rtype"], f["domain"], f["department"], f["level"], f["risk"]
-        places, due, suggestion = f["places"], f["due"], f["suggestion"]
-        needs_review, review_reason, direct = f["needs_review"], f["review_reason"], f["direct"]
+        now = fields["created_at"]
         with self.db.session() as s:
-            t = Ticket(
-                number=self._number(s, received), channel=data.channel, text=text, caller_name=data.caller_name,
-                caller_phone=data.caller_phone, caller_masked=mask_phone(data.caller_phone), location=data.location,
-                occurred_at=aware(data.occurred_at), received_at=received, request_type=rtype, domain=domain,
-                category=data.category, department=department, urgency=level, sentiment=risk.sentiment,
-                risk_words=risk.risk_words, urgency_score=risk.score, summary=reply.summary(text),
-                keywords=reply.keywords(text), places=places, attachments=data.attachments, status="received",
-                due_at=due.due_at, sla_rule=due.rule, suggestion=suggestion, needs_review=needs_review,
-                review_reason=review_reason, labels_verified=verified, direct_answer=direct,
-                created_at=now, updated_at=now,
-            )
+            t = Ticket(number=self._number(s, fields["received_at"]), **fields)
             s.add(t)
             s.flush()
             if check_duplicates:
                 similar = self._similar(s, t)
                 if similar:
                     t.suggestion = {**t.suggestion, "duplicates": [c.model_dump(mode="json") for c in similar[:3]]}
-            self._event(s, t, "intake", None, "received", actor, now, data={"channel": data.channel, "urgency": level})
+            self._event(s, t, "intake", None, "received", actor, now, data={"channel": t.channel, "urgency": t.urgency})
             return self._out(t, now)
 
     def _direct_answer(self, text: str, actor: Actor) -> dict[str, Any] | None:

@@ -89,6 +89,28 @@
     });
   }
 
+  const importForm = document.getElementById("import-form");
+  if (importForm) {
+    importForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = new FormData(importForm);
+      if (!body.get("category")) body.delete("category");
+      const button = importForm.querySelector("button");
+      button.disabled = true;
+      try {
+        const r = await api("POST", "/api/lexicon/import", body);
+        document.getElementById("import-result").textContent = `已导入：新增 ${r.added} 条（文件共 ${r.total} 条）`;
+        show(error, "");
+        importForm.reset();
+        await Promise.all([loadTerms(), loadCategories()]);
+      } catch (e) {
+        fail(e);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   document.getElementById("check-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const text = new FormData(ev.target).get("text");

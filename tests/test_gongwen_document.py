@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from docx import Document as DocxDocument
 
-from haoban.apps.gongwen.document import heading_of, parse_document_bytes, parse_text
 from haoban.apps.gongwen.doctypes import get_type, type_names, type_of_title
+from haoban.apps.gongwen.document import heading_of, parse_document_bytes, parse_text
 from haoban.errors import EmptyFile, InvalidInput
 
 DATA = Path(__file__).parent / "data" / "gongwen"

@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ulid import ULID
 
 from haoban import __version__
-from haoban.api import auth, guide, hotline, knowledge, lexicon, pii, qa, web
+from haoban.api import auth, gongwen, guide, hotline, knowledge, lexicon, pii, qa, web
+from haoban.apps.gongwen.service import GongwenService
 from haoban.apps.guide.service import GuideService
 from haoban.apps.hotline.service import HotlineService
 from haoban.apps.qa.service import QAService
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
         app.state.qa = QAService(svc, gateway if gateway.available else None)
         app.state.hotline = HotlineService(svc, app.state.qa, gateway if gateway.available else None)
         app.state.guide = GuideService(svc, gateway if gateway.available else None)
+        app.state.gongwen = GongwenService(svc, gateway if gateway.available else None)
         worker = None
         if settings.embed_in_background and svc.embedder is not None:
             worker = EmbeddingWorker(svc)
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
     app.include_router(lexicon.router)
     app.include_router(pii.router)
     app.include_router(guide.router)
+    app.include_router(gongwen.router)
     web.mount(app)
     return app
 

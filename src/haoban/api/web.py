@@ -99,6 +99,7 @@ def mount(app: FastAPI) -> None:
         ("/admin/lexicon", "lexicon.html", "lexicon"),
         ("/admin/audit", "audit.html", "audit"),
         ("/hotline", "hotline.html", "hotline"),
+        ("/gongwen", "gongwen.html", "gongwen"),
     ):
         app.add_api_route(path, _signed_in_page(path, template, page), methods=["GET"], response_class=HTMLResponse, include_in_schema=False)
 

@@ -229,5 +229,5 @@ const HB = (() => {
     return healthCache;
   }
 
-  return { base, api, csrfHeader, ApiError, errorText, el, append, clear, show, formatTime, formatDate, VALIDITY, validityBadge, progressBar, highlighted, health };
+  return { base, api, csrfHeader, ApiError, errorText, el, append, clear, show, formatTime, formatDate, VALIDITY, validityBadge, progressBar, highlighted, toUnits, health };
 })();

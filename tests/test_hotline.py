@@ -235,3 +235,40 @@ def test_bad_intake_is_rejected_and_nothing_stored(hotline: HotlineService):
     with pytest.raises(InvalidInput):
         hotline.intake(TicketIn.model_construct(text="   ", channel="电话", attachments=[]))
     assert hotline.list(limit=1).total == before
+
+
+def test_handling_department_sees_only_its_own_tickets(tmp_path):
+    from haoban.safety.auth import SYSTEM
+
+    ks = KnowledgeService(make_settings(tmp_path), embedder=None)
+    try:
+        ks.users.create_department("某区", actor=SYSTEM)
+        ks.users.create_department("区城市管理和综合执法局", "/某区", actor=SYSTEM)
+        ks.users.create_department("区人力资源和社会保障局", "/某区", actor=SYSTEM)
+        ks.users.create_user("cg", "pass-word-1", ["staff"], "/某区/区城市管理和综合执法局", actor=SYSTEM)
+        ks.users.create_user("center", "pass-word-1", ["agent"], "/某区", actor=SYSTEM)
+        cg = ks.users.login("cg", "pass-word-1")[0]
+        center = ks.users.login("center", "pass-word-1")[0]
+        svc = HotlineService(ks)
+        mine = svc.intake(TicketIn(text="人民路井盖缺失", department="区城市管理和综合执法局"), actor=center)
+        other = svc.intake(TicketIn(text="公司拖欠工资三个月", department="区人力资源和社会保障局"), actor=center)
+        assert {t.id for t in svc.list(actor=cg).items} == {mine.id}
+        assert {t.id for t in svc.list(actor=center).items} == {mine.id, other.id}  # the 12345 centre sees all
+        assert svc.get(mine.id, actor=cg).ticket.id == mine.id
+        with pytest.raises(NotFound):
+            svc.get(other.id, actor=cg)
+        with pytest.raises(NotFound):
+            svc.transition(other.id, TransitionIn(action="dispatch", department="区城市管理和综合执法局"), actor=cg)
+        assert svc.stats(actor=cg).total == 1
+    finally:
+        ks.close()
+
+
+def test_correction_keeps_dispatch_trail_and_recomputes_deadline(hotline: HotlineService):
+    t = hotline.intake(TicketIn(text="建议在幸福小区增设一处公交站", request_type="建议", department="区交通运输局"))
+    fixed = hotline.correct(t.id, request_type="咨询")
+    assert fixed.request_type == "咨询" and fixed.due_at != t.due_at and fixed.sla_rule.startswith("咨询")
+    hotline.transition(t.id, TransitionIn(action="dispatch", department="区交通运输局"))
+    with pytest.raises(InvalidInput) as e:
+        hotline.correct(t.id, department="区住房和城乡建设局")
+    assert e.value.code == "HOTLINE_USE_REDISPATCH"

@@ -39,6 +39,7 @@ from haoban.apps.hotline.stats import department_stats, hotspots
 from haoban.errors import InvalidInput, NotFound
 from haoban.knowledge.service import KnowledgeService
 from haoban.safety.auth import SYSTEM, Actor, allowed, authorize
+from haoban.safety.models import Department
 
 DIRECT_ANSWER_CONFIDENCE = 0.6  # Q&A evidence at or above this → a direct answer is offered for a 咨询
 DEDUP_LOOKBACK_DAYS = 14
@@ -171,9 +172,11 @@ class HotlineService:
         authorize(actor, "hotline.read")
         now = now or _now()
         with self.db.session() as s:
-            t = self._resolve(s, ref)
+            scope = self._scope(s, actor)
+            t = self._resolve(s, ref, scope)
             events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.seq)).all()
             similar = self._similar(s, t) if t.status not in TERMINAL else []
+            similar = [c for c in similar if scope is None or c.department in scope]
             merged = s.scalars(select(Ticket.number).where(Ticket.merged_into == t.id)).all()
             out = self._out(t, now)
         draft = self._draft(out)
@@ -215,6 +218,9 @@ class HotlineService:
         if sla in ("overdue", "warning"):
             stmt = stmt.where(Ticket.status.in_(OPEN), Ticket.due_at.is_not(None))
         with self.db.session() as s:
+            scope = self._scope(s, actor)
+            if scope is not None:
+                stmt = stmt.where(Ticket.department.in_(scope))
             if sla in ("overdue", "warning"):
                 rows = [self._out(t, now) for t in s.scalars(stmt.order_by(Ticket.due_at))]
                 rows = [r for r in rows if r.sla_state == sla]
@@ -241,7 +247,7 @@ class HotlineService:
             # Take the row's write lock before reading its status, so two agents acting on one ticket at once
             # are serialised and the second sees the first one's result (and may be refused).
             s.execute(update(Ticket).where(or_(Ticket.id == ref, Ticket.number == ref)).values(updated_at=Ticket.updated_at))
-            t = self._resolve(s, ref)
+            t = self._resolve(s, ref, self._scope(s, actor))
             act = plan(t.status, body.action)
             authorize(actor, act.permission)
             self._require(act.needs, body)
@@ -328,19 +334,32 @@ class HotlineService:
         authorize(actor, "hotline.handle")
         now = _now()
         with self.db.session() as s:
-            t = self._resolve(s, ref)
+            t = self._resolve(s, ref, self._scope(s, actor))
             before = {"request_type": t.request_type, "domain": t.domain, "department": t.department}
             changes = {k: v for k, v in {"request_type": request_type, "domain": domain, "department": department}.items() if v}
             if not changes:
                 raise InvalidInput("请至少修改一项：诉求类型、领域或承办部门", code="HOTLINE_FIELD_REQUIRED")
+            if "department" in changes and changes["department"] != t.department and t.status != "received":
+                # Once dispatched, the department changes only through 改派/退单, which keep the trail and the SLA.
+                raise InvalidInput("工单已派出，更换承办部门请使用“改派”", code="HOTLINE_USE_REDISPATCH")
             for k, v in changes.items():
                 setattr(t, k, v)
+            if "request_type" in changes and t.status in OPEN and self._standard_deadline(t):
+                # The time limit follows the request type (e.g. 咨询 vs 投诉), unless it was extended or reopened.
+                due = deadline(self.calendar, aware(t.received_at), t.request_type, t.urgency)  # type: ignore[arg-type]
+                t.due_at, t.sla_rule = due.due_at, due.rule
+                changes = {**changes, "due_at": due.due_at.isoformat()}
             t.labels_verified, t.needs_review, t.review_reason = True, False, ""
             t.updated_at = now
             self._event(s, t, "correct", t.status, t.status, actor, now, data={"before": before, "after": changes})
             out = self._out(t, now)
         self.audit.record(actor, "hotline.correct", "ticket", out.id, detail={"before": before, "after": changes})
         return out
+
+    @staticmethod
+    def _standard_deadline(t: Ticket) -> bool:
+        extended = bool(t.extension and t.extension.get("state") == "approved")
+        return not extended and not t.reopen_count
 
     # ---- intelligence ------------------------------------------------------------------------------
 
@@ -419,6 +438,9 @@ class HotlineService:
         if end:
             stmt = stmt.where(Ticket.received_at < aware(end))
         with self.db.session() as s:
+            scope = self._scope(s, actor)
+            if scope is not None:
+                stmt = stmt.where(Ticket.department.in_(scope))
             rows = s.scalars(stmt).all()
             outs = [self._out(t, now) for t in rows]
             result = StatsOut(
@@ -477,12 +499,27 @@ class HotlineService:
     # ---- helpers -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _resolve(s: Session, ref: str) -> Ticket:
+    def _resolve(s: Session, ref: str, scope: set[str] | None = None) -> Ticket:
         ref = (ref or "").strip()
         t = s.get(Ticket, ref) or s.scalar(select(Ticket).where(Ticket.number == ref))
-        if t is None:
+        # Another department's work order is reported missing: a bureau does not learn what others handle.
+        if t is None or (scope is not None and t.department not in scope):
             raise NotFound(f"工单“{ref}”不存在", code="HOTLINE_TICKET_NOT_FOUND")
         return t
+
+    @staticmethod
+    def _scope(s: Session, actor: Actor) -> set[str] | None:
+        """Departments whose work orders the actor sees; None for all.
+
+        The hotline centre (agents who take calls), administrators and platform-wide accounts see every
+        ticket. A handling department (承办单位) sees the tickets dispatched to it or to the departments
+        under it, matched by department name, since a ticket names its 承办部门 as the catalogue does.
+        """
+        if actor.kind == "system" or actor.department_path is None or "admin" in actor.roles or allowed(actor, "hotline.intake"):
+            return None
+        root = actor.department_path.rstrip("/")
+        names = s.scalars(select(Department.name).where(or_(Department.path == root, Department.path.like(root + "/%"))))
+        return set(names) | {root.rsplit("/", 1)[-1]}
 
     @staticmethod
     def _event(s: Session, t: Ticket, action: str, before: str | None, after: str, actor: Actor, at: datetime,

@@ -99,7 +99,7 @@ def main() -> None:
               "split": "md5(id) % 5 == 0 → test", "threshold": REVIEW_THRESHOLD}
     for field in ("request_type", "domain"):
         report[field] = run_field(train, test, field)
-        print(field, json.dumps({k: report[field][k] for k in ("accuracy", "macro_f1", "ece", "coverage", "accuracy_covered", "per_second")}, ensure_ascii=False), file=sys.stderr)
+        print(field, json.dumps({k: report[field][k] for k in ("accuracy", "macro_f1", "ece", "coverage", "accuracy_covered", "per_second", "cpu_per_second")}, ensure_ascii=False), file=sys.stderr)
     report["dedup"] = dedup_sanity(test)
     report["govqa_department"] = govqa_routing(args.govqa)
     print("govqa_department", json.dumps({k: report["govqa_department"][k] for k in ("accuracy", "macro_f1", "coverage", "accuracy_covered")}, ensure_ascii=False), file=sys.stderr)

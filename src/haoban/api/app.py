@@ -56,6 +56,9 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
 
         warm_up()
         pii.warm_up()  # the POS tagger for names and addresses: loaded now, not on the first question
+        from haoban.apps.gongwen import review
+
+        review.warm_up()
         svc.lexicon.compiled()
         log_event(log, "server ready", host=settings.host, port=settings.port)
         yield

@@ -14,8 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from haoban.api.deps import CurrentActor
 from haoban.apps.gongwen.doctypes import DocType, doc_types
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen
+from haoban.apps.gongwen.draft import DraftRequest, DraftResult
+from haoban.apps.gongwen.minutes import MeetingInfo, MinutesResult
+from haoban.apps.gongwen.review import ReviewReport, RuleInfo, list_rules
 from haoban.apps.gongwen.schemas import DocumentDetail, DocumentInfo
 from haoban.apps.gongwen.service import GongwenService
+from haoban.apps.gongwen.toolbox import ToolResult
 from haoban.errors import FileTooLarge
 from haoban.safety.auth import authorize
 
@@ -68,13 +72,13 @@ class DedupIn(TextIn):
 
 class MinutesIn(BaseModel):
     transcript: Text
-    meeting: dict[str, Any] | None = Field(None, description="会议信息：名称、时间、地点、主持人、出席人员等")
+    meeting: MeetingInfo | None = Field(None, description="会议信息：名称、日期、地点、主持人、出席人员等")
     use_model: bool = True
 
 
 class ToolboxIn(TextIn):
-    op: str = Field(description="续写 / 扩写 / 缩写 / 改写 / 润色 / 摘要")
-    ratio: float = Field(0.3, gt=0, le=1, description="缩写、摘要保留的比例")
+    operation: str = Field(description="续写 / 扩写 / 缩写 / 改写 / 润色 / 摘要")
+    ratio: float | None = Field(None, ge=0.05, le=0.95, description="缩写、摘要保留的比例")
     instruction: str = Field("", max_length=500, description="补充要求，如“语气更正式”")
 
 
@@ -90,6 +94,13 @@ def doc_types_(actor: CurrentActor) -> list[DocType]:
     return list(doc_types().values())
 
 
+@router.get("/rules", response_model=list[RuleInfo])
+def review_rules(actor: CurrentActor) -> list[RuleInfo]:
+    """审核规则清单：编号、名称、类别与依据。"""
+    authorize(actor, "gongwen.use")
+    return list_rules()
+
+
 @router.post("/parse", response_model=Gongwen)
 async def parse(gw: Gw, actor: CurrentActor, file: Annotated[UploadFile, File(description="DOCX / OFD / PDF / TXT / HTML")]):
     limit = int(gw.settings.max_file_mb * 1024 * 1024)
@@ -99,8 +110,13 @@ async def parse(gw: Gw, actor: CurrentActor, file: Annotated[UploadFile, File(de
     return await run_in_threadpool(gw.parse_upload, data, file.filename or "upload.txt", actor=actor)
 
 
-@router.post("/review")
-def review(body: ReviewIn, gw: Gw, actor: CurrentActor) -> Any:
+@router.post("/draft", response_model=DraftResult)
+def draft(body: DraftRequest, gw: Gw, actor: CurrentActor, use_model: bool = True):
+    return gw.draft(body, use_model=use_model, actor=actor)
+
+
+@router.post("/review", response_model=ReviewReport)
+def review(body: ReviewIn, gw: Gw, actor: CurrentActor):
     return gw.review(body.text, rules=body.rules, actor=actor)
 
 
@@ -124,14 +140,14 @@ def dedup(body: DedupIn, gw: Gw, actor: CurrentActor) -> Any:
     return gw.dedup(body.text, corpus=body.corpus, threshold=body.threshold, actor=actor)
 
 
-@router.post("/minutes")
-def minutes(body: MinutesIn, gw: Gw, actor: CurrentActor) -> Any:
+@router.post("/minutes", response_model=MinutesResult)
+def minutes(body: MinutesIn, gw: Gw, actor: CurrentActor):
     return gw.minutes(body.transcript, meeting=body.meeting, use_model=body.use_model, actor=actor)
 
 
-@router.post("/toolbox")
-def toolbox(body: ToolboxIn, gw: Gw, actor: CurrentActor) -> Any:
-    return gw.toolbox(body.op, body.text, ratio=body.ratio, instruction=body.instruction, actor=actor)
+@router.post("/toolbox", response_model=ToolResult)
+def toolbox(body: ToolboxIn, gw: Gw, actor: CurrentActor):
+    return gw.toolbox(body.operation, body.text, ratio=body.ratio, instruction=body.instruction, actor=actor)
 
 
 @router.get("/documents", response_model=list[DocumentInfo])

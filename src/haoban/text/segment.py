@@ -46,11 +46,12 @@ def warm_up() -> None:
         _tokenizer()
 
 
-def cut(text: str) -> list[str]:
-    """Plain segmentation of normalised text (punctuation kept out)."""
+def cut(text: str, *, hmm: bool = True) -> list[str]:
+    """Plain segmentation of normalised text (punctuation kept out). ``hmm=False`` skips jieba's guessing of
+    unknown words: about twice as fast, for callers (classifiers) that also see character n-grams."""
     with _lock:
         tok = _tokenizer()
-    return [w for w in tok.lcut(normalize(text)) if _WORDLIKE.search(w)]
+    return [w for w in tok.lcut(normalize(text), HMM=hmm) if _WORDLIKE.search(w)]
 
 
 def tokenize(text: str) -> list[str]:

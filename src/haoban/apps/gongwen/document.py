@@ -103,9 +103,10 @@ _DATE = re.compile(
     r"\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*日\s*[）)]?"
 )
 _SIGNED_DATE = re.compile(rf"(?P<org>[{_CJK}][^\s，。：:]{{1,30}}(?:\s+[^\s，。：:]{{2,30}})*)\s+(?P<date>{_DATE.pattern})")
-_ATTACHMENT_NOTE = re.compile(r"附\s*件\s*[:：]\s*(?P<rest>.*)")
+# "附件：1.xxx", and the common slip "附件1.xxx" without the colon (still the 附件说明).
+_ATTACHMENT_NOTE = re.compile(r"附\s*件\s*(?:[:：]\s*|(?=\d{1,2}\s*[.．、]\s*\S))(?P<rest>.*)")
 _NOTE_ITEM = re.compile(r"(?P<num>\d{1,2})\s*[.．、]\s*(?P<title>\S.*)")
-_ATTACHMENT_HEAD = re.compile(r"附\s*件\s*(?P<num>\d{0,2})\s*[:：]?")
+_ATTACHMENT_HEAD = re.compile(r"附\s*件\s*(?P<num>\d{0,2})\s*[:：.．]?")
 _CC = re.compile(r"抄\s*送\s*[:：]\s*(?P<rest>.*)")
 _PRINTED = re.compile(rf"(?P<org>[{_CJK}][^\s]{{1,40}}?)\s+(?P<date>{_DATE.pattern})\s*印\s*发")
 # 附注 under the date: "（此件公开发布）", "（联系人：…）", "（本文有删减）".
@@ -134,8 +135,15 @@ def _signature_like(line: str) -> bool:
     return 2 <= len(line) <= 40 and re.search(rf"[{_CJK}]", line) is not None and not re.search(r"[，。：:！？；]", line)
 
 
+_TYPE_END = r"(?:通知|意见|决定|批复|函|通报|报告|请示|纪要|公告|通告|令|决议|公报|议案)"
+# A title wrongly closed with a full stop ("关于……的通知。") is still the title (review flags the stop).
+_PUNCTUATED_TITLE = re.compile(rf".*(?:关于|的).*{_TYPE_END}[。，；！？.]")
+
+
 def _title_like(line: str) -> bool:
-    return len(line) <= 60 and not line.endswith(_SENTENCE_END + ("：", ":")) and not _DATE.fullmatch(line)
+    if len(line) > 60 or _DATE.fullmatch(line):
+        return False
+    return not line.endswith(_SENTENCE_END + ("：", ":")) or _PUNCTUATED_TITLE.fullmatch(line) is not None
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -250,7 +258,7 @@ def _read_title_and_addressee(lines: _Lines, doc: Gongwen, i: int) -> int:
         first = i
         while i < len(lines) and i - first < 4 and _title_like(lines.text(i)) and not heading_of(lines.text(i))[0]:
             i += 1
-            if re.search(r"(?:通知|意见|决定|批复|函|通报|报告|请示|纪要|公告|通告|令|决议|公报|议案)$", lines.text(i - 1)):
+            if re.search(rf"{_TYPE_END}[。，；！？.]?$", lines.text(i - 1)):
                 break
         if i > first:
             _take_title(lines, doc, first, i)

@@ -11,9 +11,14 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 
+from haoban.apps.gongwen import toolbox
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen, parse_document_bytes, parse_text
+from haoban.apps.gongwen.draft import DraftRequest, DraftResult, draft
+from haoban.apps.gongwen.minutes import MeetingInfo, MinutesResult, minutes
 from haoban.apps.gongwen.models import GongwenDocument, GongwenVersion
+from haoban.apps.gongwen.review import ReviewReport, review
 from haoban.apps.gongwen.schemas import DocumentDetail, DocumentInfo, VersionInfo
+from haoban.apps.gongwen.toolbox import ToolResult
 from haoban.errors import EmptyFile, InvalidInput, NotFound
 from haoban.knowledge.service import KnowledgeService
 from haoban.logs import get_logger
@@ -202,10 +207,8 @@ class GongwenService:
 
     # --- the tools ------------------------------------------------------------------------------------------
 
-    def review(self, text: str, *, rules: list[str] | None = None, actor: Actor = SYSTEM) -> Any:
+    def review(self, text: str, *, rules: list[str] | None = None, actor: Actor = SYSTEM) -> ReviewReport:
         """智能审核: format, wording, typos, sensitive words and personal information, with spans."""
-        from haoban.apps.gongwen.review import review
-
         self._use(actor)
         check_text(text)
         report = review(text, lexicon=self.knowledge.lexicon, rules=rules)
@@ -214,23 +217,36 @@ class GongwenService:
         )
         return report
 
-    def draft(self, request: Any, *, use_model: bool = True, actor: Actor = SYSTEM) -> Any:
+    def draft(self, request: DraftRequest, *, use_model: bool = True, actor: Actor = SYSTEM) -> DraftResult:
         """Draft one of the 15 types: a structured skeleton without a model, sections written with one."""
-        from haoban.apps.gongwen.draft import draft
-
         self._use(actor)
         result = draft(request, gateway=self.gateway if use_model else None)
-        self.audit.record(actor, "gongwen.draft", "gongwen", None, input=request.model_dump_json()[:2000], detail={"mode": result.mode})
+        self.audit.record(
+            actor, "gongwen.draft", "gongwen", None, input=result.title,
+            detail={"doc_type": result.doc_type, "mode": result.mode, "model_sections": result.model_sections},
+        )  # fmt: skip
         return result
 
-    def minutes(self, transcript: str, *, meeting: Any = None, use_model: bool = True, actor: Actor = SYSTEM) -> Any:
+    def minutes(
+        self, transcript: str, *, meeting: MeetingInfo | None = None, use_model: bool = True, actor: Actor = SYSTEM
+    ) -> MinutesResult:
         """会议纪要 from a transcript: decisions and action items (who, what, when)."""
-        from haoban.apps.gongwen.minutes import minutes
-
         self._use(actor)
         check_text(transcript, "会议记录")
         result = minutes(transcript, meeting=meeting, gateway=self.gateway if use_model else None)
-        self.audit.record(actor, "gongwen.minutes", "gongwen", None, input=transcript)
+        self.audit.record(
+            actor, "gongwen.minutes", "gongwen", None, input=transcript,
+            detail={"mode": result.mode, "decisions": len(result.decisions), "actions": len(result.actions)},
+        )  # fmt: skip
+        return result
+
+    def toolbox(
+        self, operation: str, text: str, *, ratio: float | None = None, instruction: str = "", actor: Actor = SYSTEM
+    ) -> ToolResult:
+        """续写、扩写、缩写、改写、润色、摘要. Without a model only 摘要 and 缩写 (extractive) are available."""
+        self._use(actor)
+        result = toolbox.run(operation, text, gateway=self.gateway, ratio=ratio, instruction=instruction)
+        self.audit.record(actor, "gongwen.toolbox", "gongwen", None, input=text, detail={"operation": operation, "mode": result.mode})
         return result
 
     def compare(self, versions: list[str], *, names: list[str] | None = None, actor: Actor = SYSTEM) -> Any:

@@ -231,9 +231,9 @@
     const data = new FormData(form);
     const body = {
       doc_type: data.get("doc_type"),
-      issuer: data.get("issuer").trim() || null,
-      subject: data.get("subject").trim() || null,
-      addressee: data.get("addressee").trim() || null,
+      issuer: data.get("issuer").trim(),
+      subject: data.get("subject").trim(),
+      addressees: data.get("addressee").trim() ? [data.get("addressee").trim()] : [],
       key_points: lines(data.get("key_points")),
       attachments: lines(data.get("attachments")),
     };
@@ -329,7 +329,7 @@
     box.append(el("p", { text: `议定事项 ${(result.decisions || []).length} 项，待办事项 ${actions.length} 项。` }));
     if (actions.length) {
       const tbody = el("tbody");
-      for (const a of actions) tbody.append(el("tr", {}, el("td", { text: a.owner || "—" }), el("td", { text: a.task || a.what || "" }), el("td", { text: a.deadline || a.due_text || "—" })));
+      for (const a of actions) tbody.append(el("tr", {}, el("td", { text: a.owner || "—" }), el("td", { text: a.task }), el("td", { text: a.deadline ? a.deadline.text + (a.deadline.date ? `（${HB.formatDate(a.deadline.date)}）` : "") : "—" })));
       box.append(el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "责任人/单位" }), el("th", { text: "事项" }), el("th", { text: "时限" }))), tbody));
     }
     box.append(el("p", {}, el("button", { type: "button", class: "btn btn-sm", text: "放入正文", onclick: () => { editor.value = result.text; updateCount(); setMode(false); } })));

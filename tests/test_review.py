@@ -403,3 +403,9 @@ def test_twenty_pages_under_a_second():
     t0 = time.perf_counter()
     review(text, rules=NO_TYPO)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_unfilled_draft_placeholders_are_errors():
+    text = "××市人民政府关于做好防汛工作的通知\n各区人民政府：\n【请填写：背景情况】。现通知如下。\n特此通知。\n××市人民政府\n2025年5月6日"
+    found = [f for f in review(text).findings if f.rule == "format.placeholder"]
+    assert [(f.text, f.severity) for f in found] == [("【请填写：背景情况】", "error")]

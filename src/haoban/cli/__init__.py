@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from haoban.cli import audit as audit_cli
+from haoban.cli import gongwen as gongwen_cli
 from haoban.cli import guide as guide_cli
 from haoban.cli import hotline as hotline_cli
 from haoban.cli import lexicon as lexicon_cli
@@ -26,9 +27,10 @@ from haoban.safety.auth import SYSTEM
 
 app = typer.Typer(help="好办：政务知识库与智能检索平台", no_args_is_help=True, add_completion=False)
 kb_app = typer.Typer(help="知识库管理", no_args_is_help=True)
-doc_app = typer.Typer(help="文档管理", no_args_is_help=True)
+doc_app = typer.Typer(help="文档管理（知识库文档）与公文工具（起草、审核、比对、查重、排版、纪要）", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(doc_app, name="doc")
+gongwen_cli.register(doc_app)
 app.add_typer(user_cli.app, name="user")
 app.add_typer(user_cli.dept_app, name="dept")
 app.add_typer(audit_cli.app, name="audit")

@@ -827,22 +827,14 @@ def _write_with_model(
 
 
 def _review_errors(text: str) -> list[str]:
-    """Error-severity findings of the review module, when it is installed (it is developed separately)."""
+    """Error-severity findings of 智能审核 on the draft. The 【请填写】 marks are listed apart (placeholders)."""
+    from haoban.apps.gongwen.review import review
+
     try:
-        from haoban.apps.gongwen.review import review  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    try:
-        report = review(text)
+        report = review(text, rules=["-format.placeholder"])
     except Exception as exc:  # noqa: BLE001 - a review failure must not lose the draft
         return [f"自动审核未能完成：{exc}"]
-    out = []
-    for finding in getattr(report, "findings", []) or []:
-        severity = str(getattr(finding, "severity", "")).lower()
-        if severity.endswith("error"):
-            message = getattr(finding, "message", "") or str(finding)
-            out.append(f"审核：{message}")
-    return out
+    return [f"审核：{f.message}" for f in report.findings if f.severity == "error"]
 
 
 # ------------------------------------------------------------------------------------------- entry point

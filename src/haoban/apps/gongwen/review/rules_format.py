@@ -40,6 +40,7 @@ define("format.punct.pairs", "format", "成对标点不配对", GB15834)
 define("format.punct.book_title", "format", "引用文件名未加书名号", f"{GB15834} 4.15")
 define("format.record", "format", "版记（抄送、印发）", f"{GB9704} 7.4")
 define("format.signer", "format", "上行文缺少签发人", f"{GB9704} 7.2.5")
+define("format.placeholder", "format", "起草时留下的待填写内容", "本系统起草功能的【请填写】占位")
 
 STATUTORY = "决议|决定|命令|令|公报|公告|通告|意见|通知|通报|报告|请示|批复|议案|函|复函|纪要"
 # Titles that end with a word of another genre: these are documents issued *by* a 通知, not 公文 themselves.
@@ -55,6 +56,18 @@ def _body_paragraphs(ctx: Context) -> list[Paragraph]:
 
 
 # --- title ------------------------------------------------------------------------------------------------
+
+
+# The marks drafting leaves where a person must supply facts (haoban.apps.gongwen.draft.placeholder).
+_PLACEHOLDER = re.compile(r"【请填写[^【】]{0,80}】")
+
+
+@check("format.placeholder")
+def placeholders(ctx: Context) -> Iterator[Finding]:
+    for m in _PLACEHOLDER.finditer(ctx.source):
+        yield ctx.finding(
+            "format.placeholder", m.start(), m.end(), "尚有待填写的内容", "补全后删除【】标记", severity="error"
+        )
 
 
 @check("format.title.doc_type", "format.title.structure", "format.title.punctuation")

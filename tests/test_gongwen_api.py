@@ -68,6 +68,10 @@ def test_library_versions(api):
     assert r.json()["version"] == 2
     assert client.get(f"/api/gongwen/documents/{doc['id']}", params={"version": 1}).json()["text"] == NOTICE
     assert doc["id"] in [d["id"] for d in client.get("/api/gongwen/documents").json()]
+    found = client.post("/api/gongwen/dedup", json={"text": "各区要落实行政首长负责制。为切实做好今年防汛工作，现将有关事项通知如下。"}).json()
+    assert found["duplicate_ratio"] > 0.5 and found["duplicated_sentences"][0]["sources"][0]["doc_id"] == doc["id"]
+    r = client.post("/api/gongwen/dedup", json={"text": NOTICE, "corpus": "没有这个库"})
+    assert r.status_code == 404
     assert client.delete(f"/api/gongwen/documents/{doc['id']}").status_code == 204
     assert client.get(f"/api/gongwen/documents/{doc['id']}").status_code == 404
 

@@ -76,3 +76,26 @@ def test_bad_input(world):
         gw.save("字" * 600_000, actor=who["clerk_a"])
     with pytest.raises(NotFound):
         gw.get_document("nope", actor=who["clerk_a"])
+
+
+def test_saved_documents_are_the_dedup_corpus(world):
+    gw, who = world
+    doc = gw.save(V1, actor=who["clerk_a"])
+    draft = "为做好防汛工作，现通知如下。各区要落实行政首长负责制，层层压实防汛责任。"
+    report = gw.dedup(draft, actor=who["clerk_a"])
+    assert report.duplicated_sentences and report.duplicated_sentences[0].sources[0].doc_id == doc.id
+    assert gw.dedup(draft, exclude=[doc.id], actor=who["clerk_a"]).duplicated_sentences == []
+    # Another city's clerk is not shown this city's documents as sources.
+    assert gw.dedup(draft, actor=who["clerk_b"]).duplicated_sentences == []
+    gw.delete_document(doc.id, actor=who["clerk_a"])
+    assert gw.dedup(draft, actor=who["clerk_a"]).duplicated_sentences == []
+
+
+def test_dedup_against_a_knowledge_base(world, service):
+    from haoban.knowledge.service import TextItem
+
+    gw, who = world
+    service.create_kb("政策库")
+    service.add_texts("政策库", [TextItem(text="各地区要加强汛期值班值守，严格执行领导带班和二十四小时值班制度。", source="p1")])
+    report = gw.dedup("请各区加强汛期值班值守，严格执行领导带班和二十四小时值班制度。", corpus="政策库", actor=who["clerk_a"])
+    assert report.duplicated_sentences[0].sources[0].title

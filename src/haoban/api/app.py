@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, service: KnowledgeService | Non
             worker.stop()
             worker.join(timeout=30)
         gateway.close()
+        app.state.gongwen.close()
         if service is None:
             svc.close()
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from haoban.api.deps import CurrentActor
+from haoban.apps.gongwen.dedup import DedupReport
 from haoban.apps.gongwen.doctypes import DocType, doc_types
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen
 from haoban.apps.gongwen.draft import DraftRequest, DraftResult
@@ -67,7 +68,8 @@ class CompareDocxIn(BaseModel):
 
 class DedupIn(TextIn):
     corpus: str = Field("documents", description="比对范围：documents 为公文库全部历史公文；或知识库 ID/名称")
-    threshold: float = Field(0.8, ge=0.3, le=1.0, description="相似度阈值")
+    threshold: float = Field(0.7, ge=0.3, le=1.0, description="相似度阈值")
+    exclude: list[str] = Field(default_factory=list, max_length=100, description="不参与比对的公文 ID（如正在编辑的这篇）")
 
 
 class MinutesIn(BaseModel):
@@ -135,9 +137,9 @@ def compare_docx(body: CompareDocxIn, gw: Gw, actor: CurrentActor) -> Response:
     return _docx(gw.compare_docx(body.old, body.new, actor=actor), "修订对照.docx")
 
 
-@router.post("/dedup")
-def dedup(body: DedupIn, gw: Gw, actor: CurrentActor) -> Any:
-    return gw.dedup(body.text, corpus=body.corpus, threshold=body.threshold, actor=actor)
+@router.post("/dedup", response_model=DedupReport)
+def dedup(body: DedupIn, gw: Gw, actor: CurrentActor):
+    return gw.dedup(body.text, corpus=body.corpus, threshold=body.threshold, exclude=body.exclude, actor=actor)
 
 
 @router.post("/minutes", response_model=MinutesResult)

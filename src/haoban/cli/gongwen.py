@@ -138,7 +138,7 @@ def compare(
 def dedup(
     path: InFile,
     corpus: Annotated[str, typer.Option("--corpus", "-c", help="比对范围：documents（公文库）或知识库名称/ID")] = "documents",
-    threshold: Annotated[float, typer.Option("--threshold", help="相似度阈值 0.3–1")] = 0.8,
+    threshold: Annotated[float, typer.Option("--threshold", help="相似度阈值 0.3–1")] = 0.7,
     as_json: JsonOpt = False,
 ) -> None:
     """查重：逐句找出与公文库或知识库中已有文档重复、近似的句子，并给出出处。"""

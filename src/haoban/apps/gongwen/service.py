@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 
 from haoban.apps.gongwen import toolbox
+from haoban.apps.gongwen.dedup import DedupReport
+from haoban.apps.gongwen.dedup.service import ARCHIVE, KB_PREFIX, DedupService
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen, parse_document_bytes, parse_text
 from haoban.apps.gongwen.draft import DraftRequest, DraftResult, draft
 from haoban.apps.gongwen.minutes import MeetingInfo, MinutesResult, minutes
@@ -28,6 +30,7 @@ from haoban.store.models import utcnow
 log = get_logger("gongwen")
 
 USE = "gongwen.use"
+DOCUMENTS = "documents"  # the corpus of the duplicate check made of the 公文库
 MAX_NOTE = 200
 MAX_TITLE = 300
 
@@ -50,6 +53,10 @@ class GongwenService:
         self.db = knowledge.db
         self.audit = knowledge.audit
         self.gateway = gateway if gateway is not None and getattr(gateway, "available", False) else None
+        self.dedup_index = DedupService(knowledge)
+
+    def close(self) -> None:
+        self.dedup_index.close()
 
     # --- permissions -------------------------------------------------------------------------------------
 
@@ -125,7 +132,8 @@ class GongwenService:
             s.flush()
             detail = self._detail(s, row, row.latest_version, text)
         self.audit.record(actor, "gongwen.save", "gongwen", detail.id, input=title, detail={"version": detail.version})
-        self._index_saved(detail.id, detail.title, text)
+        # The latest version stands for the document in the duplicate check of past documents.
+        self.dedup_index.register(detail.id, detail.title, text, {"department": detail.department}, actor=actor)
         return detail
 
     def list_documents(self, *, q: str | None = None, limit: int = 100, actor: Actor = SYSTEM) -> list[DocumentInfo]:
@@ -162,7 +170,7 @@ class GongwenService:
             s.execute(delete(GongwenVersion).where(GongwenVersion.document_id == row.id))
             s.delete(row)
         self.audit.record(actor, "gongwen.delete", "gongwen", doc_id)
-        self._unindex_saved(doc_id)
+        self.dedup_index.unregister(doc_id, actor=actor)
 
     def _info(self, row: GongwenDocument) -> DocumentInfo:
         return DocumentInfo(
@@ -197,13 +205,24 @@ class GongwenService:
             versions=[VersionInfo(number=n, note=note, author=a, chars=c, created_at=t) for n, note, a, c, t in versions],
         )
 
-    # --- duplicate-check index of saved documents (filled in when the dedup tool is wired) ----------------
+    # --- duplicate check -------------------------------------------------------------------------------------
 
-    def _index_saved(self, doc_id: str, title: str, text: str) -> None:
-        pass
-
-    def _unindex_saved(self, doc_id: str) -> None:
-        pass
+    def dedup(
+        self,
+        text: str,
+        *,
+        corpus: str = DOCUMENTS,
+        threshold: float = 0.7,
+        exclude: list[str] | None = None,
+        actor: Actor = SYSTEM,
+    ) -> DedupReport:
+        """智能查重 against the 公文库 (``documents``) or a knowledge base (its name or ID): each duplicated
+        sentence with its sources. ``exclude`` leaves out documents, e.g. the one being edited."""
+        self._use(actor)
+        check_text(text)
+        corpus = (corpus or DOCUMENTS).strip()
+        target = ARCHIVE if corpus in (DOCUMENTS, ARCHIVE) else corpus if corpus.startswith(KB_PREFIX) else KB_PREFIX + corpus
+        return self.dedup_index.check(text, corpus=target, threshold=threshold, exclude_doc_ids=exclude or (), actor=actor)
 
     # --- the tools ------------------------------------------------------------------------------------------
 

@@ -299,7 +299,8 @@
   }
 
   $("gw-dedup").addEventListener("click", async (ev) => {
-    const body = { text: text(), corpus: $("gw-corpus").value, threshold: Number($("gw-threshold").value) || 0.8 };
+    // The document being edited is left out: it would only find itself.
+    const body = { text: text(), corpus: $("gw-corpus").value, threshold: Number($("gw-threshold").value) || 0.7, exclude: current.id ? [current.id] : [] };
     const report = await busy(ev.currentTarget, () => api("POST", "/api/gongwen/dedup", body));
     if (!report) return;
     const summary = clear($("gw-dedup-summary"));
@@ -394,6 +395,16 @@
     loadLibrary();
   });
   $("gw-lib-search").addEventListener("click", loadLibrary);
+  $("gw-new").addEventListener("click", () => {
+    if (editor.value.trim() && !window.confirm("清空正文，新建一篇公文吗？")) return;
+    editor.value = "";
+    current = { id: null, version: null, title: "" };
+    findings = [];
+    reviewedText = null;
+    $("gw-doc-label").textContent = "";
+    updateCount();
+    setMode(false);
+  });
 
   document.addEventListener("DOMContentLoaded", () => {
     loadTypes();

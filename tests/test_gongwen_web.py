@@ -83,6 +83,7 @@ def test_clerk_drafts_reviews_saves_compares_and_downloads(browser, web_url: str
         page.click("#gw-compare")
         expect(page.locator("#gw-diff .row-replace")).to_have_count(1)
         expect(page.locator("#gw-diff ins")).to_contain_text("预报")
+        expect(page.locator("#gw-diff .row-equal td.op").first).to_have_text("")
         page.screenshot(path=str(shots / "gongwen-compare.png"), full_page=True)
 
         # Duplicate check against the 公文库: a new draft that copies the saved one finds it as the source.

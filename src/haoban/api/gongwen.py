@@ -3,7 +3,7 @@ writing toolbox and the 公文库 (saved documents with versions). Every route n
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from haoban.api.deps import CurrentActor
+from haoban.apps.gongwen.compare import CompareReport
 from haoban.apps.gongwen.dedup import DedupReport
 from haoban.apps.gongwen.doctypes import DocType, doc_types
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen
@@ -127,8 +128,8 @@ def layout(body: LayoutIn, gw: Gw, actor: CurrentActor) -> Response:
     return _docx(gw.layout(body.text, relayout=body.relayout, actor=actor), body.filename)
 
 
-@router.post("/compare")
-def compare(body: CompareIn, gw: Gw, actor: CurrentActor) -> Any:
+@router.post("/compare", response_model=CompareReport)
+def compare(body: CompareIn, gw: Gw, actor: CurrentActor):
     return gw.compare(body.versions, names=body.names, actor=actor)
 
 

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from haoban.apps.gongwen.compare import CompareReport
 from haoban.cli.common import JsonOpt, err, handled, out, print_json, service
 
 SEVERITY = {"error": "[red]错误[/red]", "warning": "[yellow]警告[/yellow]", "info": "[blue]提示[/blue]"}
@@ -228,6 +230,28 @@ def library(
     out.print(table)
 
 
-def print_compare(report) -> None:  # noqa: ANN001 - the compare report model
-    """Filled in with the compare tool's report shape."""
-    print_json(report)
+OPS = {"equal": "", "insert": "[green]新增[/green]", "delete": "[red]删除[/red]", "replace": "[blue]修改[/blue]", "move": "移动"}
+
+
+def print_compare(report: CompareReport) -> None:
+    """Changed rows of each pair side by side, the changed characters coloured; unchanged rows left out."""
+    for pair in report.pairs:
+        table = Table("", pair.left_name, pair.right_name, title=f"{pair.left_name} → {pair.right_name}")
+        for row in pair.side_by_side():
+            if row["op"] == "equal":
+                continue
+            left, right = (_coloured(row[side]) for side in ("left", "right"))
+            table.add_row(OPS[row["op"]], left, right)
+        out.print(table)
+        s = pair.stats
+        out.print(
+            f"新增 {s.inserted_sentences} 句，删除 {s.deleted_sentences} 句，修改 {s.changed_sentences} 句，移动 {s.moved_sentences} 句；"
+            f"增 {s.inserted_chars} 字，删 {s.deleted_chars} 字"
+        )
+
+
+def _coloured(pieces: list[list[str]]) -> Text:
+    text = Text()
+    for op, piece in pieces:
+        text.append(piece, style={"insert": "green underline", "delete": "red strike"}.get(op, ""))
+    return text

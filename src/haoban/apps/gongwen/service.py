@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 
-from haoban.apps.gongwen import toolbox
+from haoban.apps.gongwen import layout, toolbox
+from haoban.apps.gongwen.compare import CompareReport, compare, compare_docx
 from haoban.apps.gongwen.dedup import DedupReport
 from haoban.apps.gongwen.dedup.service import ARCHIVE, KB_PREFIX, DedupService
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen, parse_document_bytes, parse_text
@@ -268,9 +269,8 @@ class GongwenService:
         self.audit.record(actor, "gongwen.toolbox", "gongwen", None, input=text, detail={"operation": operation, "mode": result.mode})
         return result
 
-    def compare(self, versions: list[str], *, names: list[str] | None = None, actor: Actor = SYSTEM) -> Any:
-        from haoban.apps.gongwen.compare import compare
-
+    def compare(self, versions: list[str], *, names: list[str] | None = None, actor: Actor = SYSTEM) -> CompareReport:
+        """智能比对 of two or more versions: sentence alignment, character changes inside, moves."""
         self._use(actor)
         for text in versions:
             if len(text) > MAX_CHARS:
@@ -281,8 +281,6 @@ class GongwenService:
 
     def compare_docx(self, old: str, new: str, *, actor: Actor = SYSTEM) -> bytes:
         """The new version as a DOCX whose differences from the old are tracked revisions (修订)."""
-        from haoban.apps.gongwen.compare import compare_docx
-
         self._use(actor)
         check_text(new)
         if len(old) > MAX_CHARS:
@@ -293,8 +291,6 @@ class GongwenService:
 
     def layout(self, text: str, *, relayout: bool = False, actor: Actor = SYSTEM) -> bytes:
         """GB/T 9704-2012 DOCX; ``relayout`` first rebuilds paragraphs of messy text (e.g. pasted from a PDF)."""
-        from haoban.apps.gongwen import layout
-
         self._use(actor)
         check_text(text)
         data = layout.relayout(text) if relayout else layout.render_docx(parse_text(text))

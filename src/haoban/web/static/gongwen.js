@@ -251,9 +251,9 @@
   });
 
   // --- compare ---------------------------------------------------------------------------------------
-  function segments(parts, kind) {
-    // parts: [{op, text}] character-level pieces of one side of a changed sentence
-    return (parts || []).map((p) => (p.op === "equal" ? p.text : el(kind, {}, p.text)));
+  /** One side of a changed sentence: its character pieces, the changed ones wrapped in <del> or <ins>. */
+  function pieces(chars, drop, tag) {
+    return chars.filter((c) => c.op !== drop).map((c) => (c.op === "equal" ? c.text : el(tag, {}, c.text)));
   }
 
   function renderCompare(report) {
@@ -261,24 +261,22 @@
     const table = clear($("gw-diff"));
     const summary = clear($("gw-compare-summary"));
     if (!pair) return;
-    const s = pair.summary || {};
+    const s = pair.stats || {};
     summary.append(
-      el("span", { class: "badge badge-green", text: `新增 ${s.inserted || 0} 句` }),
-      el("span", { class: "badge badge-red", text: `删除 ${s.deleted || 0} 句` }),
-      el("span", { class: "badge badge-blue", text: `修改 ${s.changed || 0} 句` }),
-      el("span", { class: "badge badge-gray", text: `移动 ${s.moved || 0} 句` }),
+      el("span", { class: "badge badge-green", text: `新增 ${s.inserted_sentences || 0} 句` }),
+      el("span", { class: "badge badge-red", text: `删除 ${s.deleted_sentences || 0} 句` }),
+      el("span", { class: "badge badge-blue", text: `修改 ${s.changed_sentences || 0} 句` }),
+      el("span", { class: "badge badge-gray", text: `移动 ${s.moved_sentences || 0} 句` }),
     );
     table.append(el("colgroup", {}, el("col", { style: "width:44px" }), el("col"), el("col")));
     table.append(el("thead", {}, el("tr", {}, el("th", { text: "" }), el("th", { text: pair.left_name || "原稿" }), el("th", { text: pair.right_name || "现稿" }))));
     const body = el("tbody");
     for (const row of pair.rows || []) {
-      if (row.op === "equal" && !row.show) {
-        body.append(el("tr", { class: "row-equal" }, el("td", { class: "op" }), el("td", { class: "left", text: row.left || "" }), el("td", { class: "right", text: row.right || "" })));
-        continue;
-      }
-      const left = row.op === "replace" ? segments(row.left_parts, "del") : row.left || "";
-      const right = row.op === "replace" ? segments(row.right_parts, "ins") : row.right || "";
-      body.append(el("tr", { class: "row-" + row.op }, el("td", { class: "op", text: OPS[row.op] || row.op }), el("td", { class: "left" }, left), el("td", { class: "right" }, right)));
+      const detailed = (row.chars || []).length > 0;
+      const left = row.left === null || row.left === undefined ? "" : detailed ? pieces(row.chars, "insert", "del") : row.left;
+      const right = row.right === null || row.right === undefined ? "" : detailed ? pieces(row.chars, "delete", "ins") : row.right;
+      const title = row.op === "move" ? `移动（第 ${row.move_id} 处）` : null;
+      body.append(el("tr", { class: "row-" + row.op, title }, el("td", { class: "op", text: row.op in OPS ? OPS[row.op] : row.op }), el("td", { class: "left" }, left), el("td", { class: "right" }, right)));
     }
     table.append(body);
   }

@@ -8,7 +8,13 @@ QAService (use_model=False) and scores:
   sentence of a citation of the gold document (highlight offsets + citation start = document offsets);
 - wrongful_refusal_rate: answerable questions refused;
 - oos_refusal_rate: questions of --oos (unanswerable by the corpus) refused;
-- p50_ms / p95_ms: time of QAService.ask over all questions.
+- p50_ms / p95_ms: time of QAService.ask over all questions;
+- highlight_sentences / highlight_chars: how much an answered in-scope question highlights, on average
+  (all citations together), so that a better span_hit cannot come from highlighting whole passages.
+
+The same numbers are also given for two fixed halves of each question file (`splits`): "dev" and
+"held_out" by the parity of sha1(id) (sha1(question) for files without ids). The selection and refusal
+weights are fitted on the dev half only; held_out is for checking them.
 
     python benchmarks/qa.py --corpus ../shared/data/policyqa/corpus.jsonl \\
         --questions ../shared/data/policyqa/questions.jsonl --oos benchmarks/data/oos_questions.jsonl
@@ -24,6 +30,7 @@ in bm25 mode; full runs only).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import sys
@@ -85,6 +92,32 @@ def span_hit(answer, gold_doc: str, start: int, end: int, source_of: dict[str, s
             if c.start + hs < end and start < c.start + he:
                 return True
     return False
+
+
+def split_of(q: dict) -> str:
+    """A fixed half: dev or held_out (weights are fitted on dev only)."""
+    key = str(q.get("id") or q["question"])
+    return "dev" if int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "held_out"
+
+
+def summarize(rows: list[dict]) -> dict:
+    """span_hit, refusal rates and highlight sizes of per-question rows (see main)."""
+    ins = [r for r in rows if r["set"] == "in"]
+    oos = [r for r in rows if r["set"] == "oos"]
+    answered = [r for r in ins if r["mode"] != "refusal"]
+    return {
+        "span_hit": round(sum(r["span_hit"] for r in ins) / len(ins), 4) if ins else None,
+        "wrongful_refusal_rate": round(sum(r["mode"] == "refusal" for r in ins) / len(ins), 4)
+        if ins
+        else None,
+        "oos_refusal_rate": round(sum(r["mode"] == "refusal" for r in oos) / len(oos), 4) if oos else None,
+        "highlight_sentences": round(sum(r["sentences"] for r in answered) / len(answered), 2)
+        if answered
+        else None,
+        "highlight_chars": round(sum(r["chars"] for r in answered) / len(answered), 1) if answered else None,
+        "questions": len(ins),
+        "oos_questions": len(oos),
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,6 +188,9 @@ def main() -> None:
                 "mode": answer.mode,
                 "span_hit": ok,
                 "confidence": answer.confidence,
+                "split": split_of(q),
+                "sentences": sum(len(c.highlights) for c in answer.citations),
+                "chars": sum(e - s for c in answer.citations for s, e in c.highlights),
             }
         )
         if i % 100 == 0:
@@ -167,22 +203,33 @@ def main() -> None:
         conversations.append(answer.conversation_id)
         oos_refused += answer.mode == "refusal"
         details.append(
-            {"set": "oos", "question": q["question"], "mode": answer.mode, "confidence": answer.confidence}
+            {
+                "set": "oos",
+                "question": q["question"],
+                "mode": answer.mode,
+                "confidence": answer.confidence,
+                "split": split_of(q),
+            }
         )
     for cid in conversations:  # the benchmark's conversations are not worth keeping in the cache
         qa.delete_conversation(cid)
 
-    n = len(questions)
+    overall = summarize(details)
+    assert overall["span_hit"] == (round(hits / len(questions), 4) if questions else None)
+    assert overall["oos_refusal_rate"] == (round(oos_refused / len(oos), 4) if oos else None)
     result = {
         "corpus": name,
         "mode": args.mode,
-        "span_hit": round(hits / n, 4) if n else None,
-        "wrongful_refusal_rate": round(refused / n, 4) if n else None,
-        "oos_refusal_rate": round(oos_refused / len(oos), 4) if oos else None,
+        "span_hit": overall["span_hit"],
+        "wrongful_refusal_rate": overall["wrongful_refusal_rate"],
+        "oos_refusal_rate": overall["oos_refusal_rate"],
         "p50_ms": percentile(latencies, 0.5),
         "p95_ms": percentile(latencies, 0.95),
-        "questions": n,
-        "oos_questions": len(oos),
+        "questions": overall["questions"],
+        "oos_questions": overall["oos_questions"],
+        "highlight_sentences": overall["highlight_sentences"],
+        "highlight_chars": overall["highlight_chars"],
+        "splits": {sp: summarize([d for d in details if d["split"] == sp]) for sp in ("dev", "held_out")},
         **stats,
         "notice": notice,
         "chunk_size": settings.chunk_size,

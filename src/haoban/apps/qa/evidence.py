@@ -7,6 +7,7 @@ Signals, all from the search result and the question analysis (no model):
 - known: share of the question's weight on words the knowledge base contains at all;
 - window / passage pairs: share of the question's character pairs in the chosen sentences, and in the
   best of the top passages (robust to word segmentation and to paraphrase by a character or two);
+- sentence: the score of the best sentence in extract.py (keyword model; it replaced window pairs there);
 - dense, when vectors are ready for most of the base: the best E5 cosine among the passages. E5
   cosines are compressed (unrelated text still scores ~0.85 against a policy question), so the value
   enters standardised around a calibrated centre with a deliberately small weight — it is a tie-breaker
@@ -42,7 +43,9 @@ DENSE_SPREAD = 0.015  # one unit of the standardised cosine
 TOP_PASSAGES = 3  # passages whose coverage counts as evidence
 
 # Logistic weights on the features named in Evidence.features().
-LEXICAL_WEIGHTS = {"bias": -10.2, "coverage": 2.2, "known": 4.8, "window_pairs": 5.0, "passage_pairs": 7.3}
+# Keyword-only weights refitted on the dev half (see benchmarks/README.md) after the sentence picker
+# changed: the best sentence's score (extract.py) replaced the chosen window's character pairs.
+LEXICAL_WEIGHTS = {"bias": -10.9, "coverage": 2.4, "known": 2.9, "passage_pairs": 5.2, "sentence": 4.3}
 HYBRID_WEIGHTS = {
     "bias": -10.7,
     "coverage": 4.4,
@@ -60,6 +63,7 @@ class Evidence:
     known: float
     window_pairs: float
     passage_pairs: float
+    sentence: float  # score of the best sentence (extract.py), divided by 10
     dense: float | None  # standardised best cosine, None without vectors
     agreement: float | None
     confidence: float
@@ -74,6 +78,7 @@ class Evidence:
             "known": self.known,
             "window_pairs": self.window_pairs,
             "passage_pairs": self.passage_pairs,
+            "sentence": self.sentence,
         }
         if self.dense is not None:
             out["dense"] = self.dense
@@ -104,7 +109,7 @@ def assess(
 ) -> Evidence:
     """Evidence for answering from these hits; confidence 0 when nothing usable was retrieved."""
     if not extraction.windows or not info.terms:
-        return Evidence(0.0, info.known_weight if info.terms else 0.0, 0.0, 0.0, None, None, 0.0)
+        return Evidence(0.0, info.known_weight if info.terms else 0.0, 0.0, 0.0, 0.0, None, None, 0.0)
     top = extraction.passages[:TOP_PASSAGES]
     cosine, agree = dense_signals(hits) if dense_coverage >= MIN_DENSE_COVERAGE else (None, None)
     dense = None if cosine is None else max(-4.0, min(4.0, (cosine - DENSE_CENTRE) / DENSE_SPREAD))
@@ -113,11 +118,12 @@ def assess(
         known=info.known_weight,
         window_pairs=extraction.windows[0].features.get("bigrams", 0.0),
         passage_pairs=max(p.bigrams for p in top),
+        sentence=extraction.candidates[0].score / 10 if extraction.candidates else 0.0,
         dense=dense,
         agreement=agree,
         confidence=0.0,
     )
     weights = LEXICAL_WEIGHTS if dense is None else HYBRID_WEIGHTS
-    z = weights["bias"] + sum(weights[k] * v for k, v in ev.features().items())
+    z = weights["bias"] + sum(weights.get(k, 0.0) * v for k, v in ev.features().items())
     ev.confidence = _sigmoid(z)
     return ev

@@ -1,29 +1,30 @@
 """Extractive answers: pick the sentences of the retrieved passages that answer the question.
 
-Every window of 1–3 contiguous sentences in the top passages is described by a few numbers and scored
-by a weighted sum of them (`LEXICAL_WEIGHTS`, or `HYBRID_WEIGHTS` when vectors are ready):
-- words: share of the question's content words in the window, rare words weighing more (question.py);
-- bigrams / phrase: share of the question's character pairs in the window, and the longest piece of
-  the question found there verbatim (robust to word segmentation: questions often copy a phrase of
-  the sentence that answers them);
-- passage / passage_bigrams / document / topic: the question's words and character pairs in the whole
-  passage with its title, heading path and the heading line just before it, the best such passage of
-  the same document, and whether the question's weightiest topic word is there at all (the answer
-  often does not repeat what its heading or title names);
-- rank, lexical, dense: the passage's place in the fused ranking, its BM25 score relative to the best,
-  and its E5 cosine, standardised (zero weight without vectors);
-- cue / unit: the window holds what the question type asks for (a number for 多少, a date for 什么时候,
-  a list for 哪些, documents for 材料, 应当/符合/具备 for 条件 …), and a count in the asked unit (几天 → 7天);
-- after_question: the sentence before the window is a question (FAQ-style documents answer right after);
-- two / three, length: the window's size (more sentences must earn their place).
-The weights were fitted on the public policyqa questions (a softmax over each question's windows, the
-windows containing the gold answer as targets; fits on either half score the other half within a point
-of the full fit), then adjusted by hand where noted. Chunks overlap, so windows are compared by their
-span in the document and the same text is never cited twice.
+Every usable sentence of the top passages is described by a few numbers and scored by a weighted sum
+of them (`SENTENCE_WEIGHTS`):
+- words / bigrams / phrase: share of the question's content words (rare words weighing more,
+  question.py), of its character pairs, and the longest piece of the question found verbatim;
+- local_words / local_bigrams: the same shares with each word and pair weighted by its IDF over the
+  candidate sentences themselves: the topic a title names is in every sentence and tells them apart
+  no more than a stop word, the asked aspect (有效期, 材料) is in few;
+- pair_words / pair_bigrams, prev_*, next_words, intro, after_question: the sentence read with the one
+  before it (the topic named there, only referred to here: 该贷款…), and whether it follows a question;
+- passage / passage_bigrams / document / topic / rank / lexical: how well its passage (with title,
+  heading path and the heading line before it) and the best passage of its document match, and the
+  passage's retrieval rank and BM25 score relative to the best;
+- cue / unit: the sentence holds what the question type asks for (a number for 多少, a date for
+  什么时候, a list for 哪些, documents for 材料, 应当/符合/具备 for 条件 …), a count in the asked unit;
+- length / short: long sentences must earn their place, fragments rarely answer.
+The weights are a softmax over each question's sentences (the ones overlapping the gold answer as
+targets) fitted on the dev half of the public policyqa questions only (benchmarks/qa.py `splits`).
+At most MAX_SENTENCES sentences are highlighted; chunks overlap, so sentences are compared by their
+span in the document and the same text is never highlighted twice. The same statement in another
+document (a notice and its reprint) is cited as a further source of it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,29 +36,11 @@ from haoban.text.normalize import normalize
 from haoban.text.sentences import split_sentences
 
 MAX_PASSAGES = 12  # passages whose sentences are considered
-MAX_WINDOW = 3  # sentences in one cited window
-MAX_WINDOW_CHARS = 400  # a window longer than this is only allowed as a single sentence
-SECOND_MARGIN = 1.5  # a second passage is cited when its best window scores within this of the first
-SAME_TEXT = 0.8  # share of character pairs two windows must have in common to count as one statement
+MAX_SENTENCES = 3  # distinct sentences highlighted in one answer (its echoes in other documents aside)
+SENTENCE_MARGIN = 4.0  # a further sentence is highlighted only when it scores within this of the best
+MAX_ECHOES = 2  # other documents cited for the same statement (a notice and its reprints)
+SAME_TEXT = 0.8  # share of character pairs two sentences must have in common to count as one statement
 
-FEATURES = (
-    "words", "bigrams", "phrase", "passage", "passage_bigrams", "document", "topic",
-    "rank", "lexical", "dense", "cue", "unit", "after_question", "two", "three", "length",
-)  # fmt: skip
-# Fitted on policyqa with keyword retrieval only, and with hybrid retrieval (vectors for every passage),
-# then three adjustments for robustness on short citizen questions, each costing < 1 point of span hits
-# on policyqa: `topic` raised to 1.0, the (learnt, negative) `lexical` weight halved, `three` lowered
-# (a third sentence must earn its place).
-LEXICAL_WEIGHTS: dict[str, float] = {
-    "words": 1.7, "bigrams": 4.1, "phrase": 3.3, "passage": 1.15, "passage_bigrams": 3.4, "document": 5.7,
-    "topic": 1.0, "rank": 0.45, "lexical": -0.5, "dense": 0.0, "cue": 1.3, "unit": 2.0, "after_question": 1.8,
-    "two": -0.3, "three": 0.6, "length": -0.13,
-}  # fmt: skip
-HYBRID_WEIGHTS: dict[str, float] = {
-    "words": 2.0, "bigrams": 4.2, "phrase": 3.3, "passage": 0.3, "passage_bigrams": 2.7, "document": 6.0,
-    "topic": 1.0, "rank": 0.7, "lexical": -1.0, "dense": 1.1, "cue": 1.4, "unit": 2.0, "after_question": 1.7,
-    "two": -0.5, "three": 0.6, "length": -0.1,
-}  # fmt: skip
 # E5 cosines are compressed (~0.8–0.95): for ranking passages against each other they enter standardised.
 DENSE_CENTRE = 0.83
 DENSE_SPREAD = 0.03
@@ -133,8 +116,18 @@ class Window:
 
     @property
     def spans(self) -> list[tuple[int, int]]:
-        """Highlight spans in the passage, one per sentence."""
-        return [(s.start, s.end) for s in self.sentences]
+        """Highlight spans in the passage, one per sentence.
+
+        A leading article label (第四条) is left out, as in the answer text: the source names it.
+        """
+        out = [(s.start, s.end) for s in self.sentences]
+        label = heading_label(self.passage.hit.citation.heading_path)
+        first = self.sentences[0]
+        if label and _ARTICLE.match(label) and first.text.startswith(label):
+            skip = len(first.text[len(label) :]) - len(first.text[len(label) :].lstrip())
+            if first.start + len(label) + skip < first.end:
+                out[0] = (first.start + len(label) + skip, first.end)
+        return out
 
     @property
     def doc_range(self) -> tuple[str, int, int]:
@@ -155,7 +148,7 @@ class Extraction:
     passages: list[Passage]
     windows: list[Window] = field(default_factory=list)  # the chosen ones: 0, 1 or 2, best first
     best_by_passage: dict[int, Window] = field(default_factory=dict)  # rank → its best window
-    candidates: list[Window] = field(default_factory=list)  # every scored window, best first
+    candidates: list[Candidate] = field(default_factory=list)  # every scored sentence, best first
 
 
 def _is_heading(text: str) -> bool:
@@ -247,14 +240,88 @@ def dense_value(hit: SearchHit) -> float:
     return max(-3.0, min(3.0, (hit.dense_score - DENSE_CENTRE) / DENSE_SPREAD))
 
 
-def window_features(info: QuestionInfo, passages: list[Passage], use_dense: bool) -> list[Window]:
-    """Every window of every passage with its features and score (unsorted)."""
-    out: list[Window] = []
-    weights = HYBRID_WEIGHTS if use_dense else LEXICAL_WEIGHTS
+SENTENCE_FEATURES = (
+    "words", "bigrams", "phrase", "cue", "unit", "after_question", "prev_words", "prev_bigrams",
+    "next_words", "intro", "passage", "passage_bigrams", "document", "topic", "rank", "lexical",
+    "length", "short", "list_item", "pair_words", "pair_bigrams", "local_words", "local_bigrams", "dense",
+)  # fmt: skip
+SENTENCE_WEIGHTS: dict[str, float] = {
+    "words": 0.32, "bigrams": 0.37, "phrase": 1.2, "cue": 1.42, "unit": 1.06, "after_question": 0.23,
+    "prev_words": 0.15, "prev_bigrams": -0.07, "next_words": -1.02, "intro": -0.16, "passage": 2.82,
+    "passage_bigrams": 5.13, "document": 3.51, "topic": 0.72, "rank": -0.18, "lexical": 1.54, "length": -0.46,
+    "short": -2.41, "list_item": 0.0, "pair_words": 1.38, "pair_bigrams": 2.46, "local_words": 0.56,
+    "local_bigrams": 1.39, "dense": 0.0,
+}  # fmt: skip
+HYBRID_SENTENCE_WEIGHTS: dict[str, float] = dict(SENTENCE_WEIGHTS)
+_LIST_ITEM = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d{1,2}[.．、]|第[一二三四五六七八九十]+[，,、])"
+)
+
+
+@dataclass
+class Candidate:
+    """One usable sentence of one passage, with the features that say whether it answers."""
+
+    passage: Passage
+    index: int
+    score: float
+    features: dict[str, float]
+
+    @property
+    def sentence(self) -> Sentence:
+        return self.passage.sentences[self.index]
+
+    @property
+    def doc_range(self) -> tuple[str, int, int]:
+        s = self.sentence
+        return (
+            self.passage.hit.citation.document_id,
+            self.passage.doc_start + s.start,
+            self.passage.doc_start + s.end,
+        )
+
+
+def _pairs(info: QuestionInfo, grams: frozenset[str]) -> float:
+    return len(info.bigrams & grams) / len(info.bigrams) if info.bigrams else 0.0
+
+
+def _local_weights(items: list[str], texts: list[str], info: QuestionInfo | None = None) -> dict[str, float]:
+    """IDF of each item over the candidate sentences (times the word's weight in the base, for words)."""
+    if not items or not texts:
+        return {}
+    n = len(texts)
+    base = {t.text: t.weight for t in info.terms} if info is not None else {}
+    out = {}
+    for it in items:
+        df = sum(1 for t in texts if it in t)
+        out[it] = math.log(1 + (n - df + 0.5) / (df + 0.5)) * base.get(it, 1.0)
+    return out
+
+
+def _weighted_share(weights: dict[str, float], text: str) -> float:
+    total = sum(weights.values())
+    return sum(w for it, w in weights.items() if it in text) / total if total else 0.0
+
+
+def sentence_candidates(
+    info: QuestionInfo,
+    passages: list[Passage],
+    weights: dict[str, float] | None = None,
+    use_dense: bool = False,
+) -> list[Candidate]:
+    """Every usable sentence of the passages with its features and score (unsorted)."""
+    weights = SENTENCE_WEIGHTS if weights is None else weights
     core_len = max(1, sum(len(r) for r in info.core))
     top_lexical = max((p.hit.lexical_score or 0.0 for p in passages), default=0.0) or 1.0
+    out: list[Candidate] = []
+    # What tells the sentences of the retrieved passages apart: a question word that every one of them
+    # contains (the topic named in a title) weighs little here, a word few of them contain weighs more.
+    pool = [s for p in passages for s in p.sentences if s.usable]
+    term_w = _local_weights([t.text for t in info.terms], [s.norm for s in pool], info)
+    gram_w = _local_weights(sorted(info.bigrams), [s.norm for s in pool])
     for p in passages:
-        n = len(p.sentences)
+        sents = p.sentences
+        n = len(sents)
         base = {
             "passage": p.coverage,
             "passage_bigrams": p.bigrams,
@@ -264,96 +331,159 @@ def window_features(info: QuestionInfo, passages: list[Passage], use_dense: bool
             "lexical": (p.hit.lexical_score or 0.0) / top_lexical,
             "dense": dense_value(p.hit) if use_dense else 0.0,
         }
-        for i in range(n):
-            if not p.sentences[i].usable:
+        words = [coverage(info, s.norm) for s in sents]
+        pairs = [_pairs(info, s.grams) for s in sents]
+        for i, s in enumerate(sents):
+            if not s.usable:
                 continue
-            after_q = float(i > 0 and p.sentences[i - 1].text.endswith(_QUESTION_END))
-            chars = 0
-            for j in range(i, min(n, i + MAX_WINDOW)):
-                sent = p.sentences[j]
-                if not sent.usable:
-                    break
-                chars += len(sent.text)
-                if j > i and chars > MAX_WINDOW_CHARS:
-                    break
-                sents = p.sentences[i : j + 1]
-                norm = "".join(s.norm for s in sents)
-                raw = "".join(s.text for s in sents)
-                f = dict(base)
-                f["words"] = coverage(info, norm)
-                grams = frozenset().union(*(s.grams for s in sents))
-                f["bigrams"] = len(info.bigrams & grams) / len(info.bigrams) if info.bigrams else 0.0
-                f["phrase"] = min(1.0, max(s.phrase for s in sents) / core_len)
-                f["cue"] = _cue(info, raw)
-                f["unit"] = float(bool(info.unit) and bool(_unit_pattern(info.unit).search(raw)))
-                f["after_question"] = after_q
-                f["two"] = float(j - i == 1)
-                f["three"] = float(j - i >= 2)
-                f["length"] = chars / 100
-                score = sum(weights[k] * f[k] for k in FEATURES)
-                out.append(Window(p, i, j, score, f["words"], f["cue"], f))
+            prev = sents[i - 1] if i > 0 else None
+            f = dict(base)
+            f["words"] = words[i]
+            f["bigrams"] = pairs[i]
+            f["phrase"] = min(1.0, s.phrase / core_len)
+            f["cue"] = _cue(info, s.text)
+            f["unit"] = float(bool(info.unit) and bool(_unit_pattern(info.unit).search(s.text)))
+            f["after_question"] = float(prev is not None and prev.text.endswith(_QUESTION_END))
+            # The sentence before often names the topic and this one the answer ("……如下：" + the list).
+            f["prev_words"] = words[i - 1] if prev is not None else 0.0
+            f["prev_bigrams"] = pairs[i - 1] if prev is not None else 0.0
+            f["next_words"] = words[i + 1] if i + 1 < n else 0.0
+            f["intro"] = float(prev is not None and prev.text.rstrip().endswith(("：", ":")))
+            f["length"] = min(len(s.text), 300) / 100
+            f["short"] = float(len(s.text) < 12)
+            f["list_item"] = float(bool(_LIST_ITEM.match(s.text)))
+            # With the sentence before: the topic is often named there and only referred to here (该贷款).
+            pair = (prev.norm if prev is not None else "") + s.norm
+            f["pair_words"] = coverage(info, pair)
+            f["pair_bigrams"] = _pairs(info, s.grams | (prev.grams if prev is not None else frozenset()))
+            f["local_words"] = _weighted_share(term_w, s.norm)
+            f["local_bigrams"] = _weighted_share(gram_w, s.norm)
+            score = sum(weights.get(k, 0.0) * f[k] for k in SENTENCE_FEATURES)
+            out.append(Candidate(p, i, score, f))
     return out
 
 
-def _overlaps(a: Window, b: Window) -> bool:
-    da, sa, ea = a.doc_range
-    db, sb, eb = b.doc_range
-    return da == db and sa < eb and sb < ea
-
-
-def _same_text(a: Window, b: Window) -> bool:
-    """Whether two windows say the same thing (a notice and its reprint): most character pairs shared."""
-    ga = frozenset().union(*(s.grams for s in a.sentences))
-    gb = frozenset().union(*(s.grams for s in b.sentences))
-    if not ga or not gb:
+def _same_statement(a: Sentence, b: Sentence) -> bool:
+    """Whether two sentences say the same thing (a notice and its reprint): most character pairs shared."""
+    if not a.grams or not b.grams:
         return False
-    return len(ga & gb) / min(len(ga), len(gb)) >= SAME_TEXT
+    return len(a.grams & b.grams) / min(len(a.grams), len(b.grams)) >= SAME_TEXT
+
+
+def _duplicate(c: Candidate, chosen: list[Candidate]) -> bool:
+    """The same sentence already chosen: chunks overlap, so one document yields it more than once."""
+    doc, s, e = c.doc_range
+    for o in chosen:
+        od, os_, oe = o.doc_range
+        if doc == od and (s < oe and os_ < e or _same_statement(c.sentence, o.sentence)):
+            return True
+    return False
+
+
+def choose_sentences(ranked: list[Candidate]) -> list[Candidate]:
+    """The best sentence, and up to MAX_SENTENCES - 1 more that score within SENTENCE_MARGIN of it."""
+    chosen: list[Candidate] = []
+    for c in ranked:
+        if chosen and c.score < chosen[0].score - SENTENCE_MARGIN:
+            break
+        if not _duplicate(c, chosen):
+            chosen.append(c)
+            if len(chosen) == MAX_SENTENCES:
+                break
+    return chosen
+
+
+def _locate(c: Candidate, passages: list[Passage]) -> tuple[Passage, int]:
+    """The sentence in the first of `passages` (same document) that holds it, else where it was found."""
+    doc, s, e = c.doc_range
+    for p in passages:
+        if p.hit.citation.document_id != doc:
+            continue
+        for i, sent in enumerate(p.sentences):
+            if p.doc_start + sent.start == s and p.doc_start + sent.end == e:
+                return p, i
+    return c.passage, c.index
+
+
+def _window(info: QuestionInfo, passage: Passage, first: int, last: int, score: float) -> Window:
+    sents = passage.sentences[first : last + 1]
+    grams = frozenset().union(*(s.grams for s in sents))
+    norm = "".join(s.norm for s in sents)
+    f = {"words": coverage(info, norm), "bigrams": _pairs(info, grams)}
+    return Window(passage, first, last, score, f["words"], _cue(info, "".join(s.text for s in sents)), f)
+
+
+def group_windows(info: QuestionInfo, chosen: list[Candidate]) -> list[Window]:
+    """Chosen sentences as cited windows: adjacent sentences of one passage read as one quotation.
+
+    Windows come in the order of their best sentence; inside a window the sentences keep document order.
+    """
+    placed: dict[int, list[tuple[int, float]]] = {}  # passage rank → (sentence index, score)
+    passages: dict[int, Passage] = {}
+    order: list[int] = []
+    for c in chosen:
+        p, i = _locate(c, list(passages.values()))
+        if p.rank not in passages:
+            passages[p.rank] = p
+            order.append(p.rank)
+        placed.setdefault(p.rank, []).append((i, c.score))
+    windows: list[Window] = []
+    for rank in order:
+        items = sorted(placed[rank])
+        run = [items[0]]
+        for item in items[1:]:
+            if item[0] == run[-1][0] + 1:
+                run.append(item)
+                continue
+            windows.append(_window(info, passages[rank], run[0][0], run[-1][0], max(x[1] for x in run)))
+            run = [item]
+        windows.append(_window(info, passages[rank], run[0][0], run[-1][0], max(x[1] for x in run)))
+    windows.sort(key=lambda w: -w.score)
+    return windows
+
+
+def _echoes(
+    info: QuestionInfo, windows: list[Window], ranked: list[Candidate], chosen: list[Candidate]
+) -> list[Window]:
+    """The chosen statements found in other documents (reprints), cited as further sources."""
+    docs = {c.passage.hit.citation.document_id for c in chosen}
+    out: list[Window] = []
+    for s in (s for w in windows for s in w.sentences):
+        for c in ranked:
+            doc = c.passage.hit.citation.document_id
+            if doc in docs or not _same_statement(s, c.sentence):
+                continue
+            w = _window(info, c.passage, c.index, c.index, c.score)
+            w.echo = True
+            out.append(w)
+            docs.add(doc)
+            if len(out) == MAX_ECHOES:
+                return out
+    return out
 
 
 def extract(
     info: QuestionInfo, hits: list[SearchHit], use_dense: bool = False, leads: dict[str, str] | None = None
 ) -> Extraction:
-    """Score the windows of the top passages and choose what to cite.
+    """Score the sentences of the top passages and choose what to highlight.
 
-    The best window is the answer. The same statement found in another document (a notice and its
-    reprint, a policy and its explainer) is cited with it as a second source, and the best window of
-    another passage that scores within SECOND_MARGIN adds to the answer.
+    The best sentences (at most MAX_SENTENCES, within SENTENCE_MARGIN of the best) are the answer;
+    adjacent ones of one passage form one quotation. The first quotation's statement found in another
+    document (a notice and its reprint) is cited with it as a further source.
     """
     passages = build_passages(info, hits, leads=leads)
     result = Extraction(passages)
-    candidates = window_features(info, passages, use_dense)
-    if not candidates:
+    ranked = sentence_candidates(info, passages, HYBRID_SENTENCE_WEIGHTS if use_dense else None, use_dense)
+    if not ranked:
         return result
-    candidates.sort(key=lambda w: -w.score)
-    result.candidates = candidates
-    for w in candidates:
-        result.best_by_passage.setdefault(w.passage.rank, w)
-    first = candidates[0]
-    result.windows.append(first)
-    echo = next(
-        (
-            w
-            for w in candidates[1:]
-            # (the same text covers the same words: that cheap test goes before the comparison)
-            if w.passage.hit.citation.document_id != first.passage.hit.citation.document_id
-            and abs(w.coverage - first.coverage) < 0.15
-            and _same_text(w, first)
-        ),
-        None,
-    )
-    if echo is not None:
-        echo.echo = True
-        result.windows.append(echo)
-    for w in candidates[1:]:
-        if w.score < first.score - SECOND_MARGIN:
-            break
-        if (
-            w.passage.rank != first.passage.rank
-            and w.coverage > 0
-            and not any(_overlaps(w, c) or _same_text(w, c) for c in result.windows)
-        ):
-            result.windows.append(w)
-            break
+    ranked.sort(key=lambda c: -c.score)
+    result.candidates = ranked
+    for c in ranked:
+        if c.passage.rank not in result.best_by_passage:
+            result.best_by_passage[c.passage.rank] = _window(info, c.passage, c.index, c.index, c.score)
+    chosen = choose_sentences(ranked)
+    windows = group_windows(info, chosen)
+    result.windows = windows + _echoes(info, windows, ranked, chosen)
     return result
 
 

@@ -1,0 +1,103 @@
+"""Sentence selection of the extractive answer (apps/qa/extract.py) on small hand-made passages."""
+
+from __future__ import annotations
+
+from haoban.apps.qa import extract as ex
+from haoban.apps.qa.question import analyze
+from haoban.knowledge.schemas import Citation, SearchHit
+
+# Passage frequencies of a tiny imaginary base: the topic word is common, the aspect words are rare.
+_DF = {"居住证": 40, "办理": 60, "材料": 8, "身份证": 5, "照片": 3, "有效期": 4, "签注": 6}
+
+
+def doc_freq(words: list[str]) -> tuple[int, dict[str, int]]:
+    return 100, {w: _DF[w] for w in words if w in _DF}
+
+
+def hit(
+    text: str, doc: str = "d1", start: int = 0, rank_score: float = 10.0, title: str = "居住证办理指南"
+) -> SearchHit:
+    return SearchHit(
+        chunk_id=f"{doc}:{start}",
+        kb_id="kb",
+        score=rank_score,
+        lexical_score=rank_score,
+        text=text,
+        highlights=[],
+        citation=Citation(
+            document_id=doc,
+            title=title,
+            doc_number=None,
+            issuer=None,
+            heading_path="",
+            start=start,
+            end=start + len(text),
+        ),  # fmt: skip
+    )
+
+
+PASSAGE = (
+    "居住证由公安机关负责签发。居住证每年签注一次。"
+    "申领居住证需要提交本人身份证、近期照片和居住证明。"
+    "居住证有效期为五年。"
+)
+
+
+def test_the_sentence_with_the_asked_aspect_wins_over_the_topic_sentences():
+    info = analyze("办理居住证需要哪些材料", doc_freq)
+    result = ex.extract(info, [hit(PASSAGE)])
+    texts = [s.text for w in result.windows for s in w.sentences]
+    assert "身份证" in result.windows[0].text
+    assert len(texts) <= ex.MAX_SENTENCES
+
+
+def test_local_weights_favour_words_that_few_sentences_contain():
+    info = analyze("居住证有效期多久", doc_freq)
+    sents = ["居住证由公安机关负责签发。", "居住证每年签注一次。", "居住证有效期为五年。"]
+    weights = ex._local_weights([t.text for t in info.terms], sents, info)
+    assert weights["有效期"] > weights["居住证"]
+    assert ex._weighted_share(weights, sents[2]) > ex._weighted_share(weights, sents[0])
+
+
+def test_overlapping_chunks_do_not_highlight_the_same_sentence_twice():
+    info = analyze("居住证有效期多久", doc_freq)
+    first = hit(PASSAGE, start=0)
+    tail = PASSAGE[13:]  # the next chunk repeats the last sentences of the first one
+    second = hit(tail, start=13, rank_score=9.0)
+    result = ex.extract(info, [first, second])
+    spans = [(w.doc_range[1], w.doc_range[2]) for w in result.windows if not w.echo]
+    for i, (s, e) in enumerate(spans):
+        for s2, e2 in spans[i + 1 :]:
+            assert not (s < e2 and s2 < e), "the same text is highlighted twice"
+
+
+def test_choose_sentences_keeps_the_budget_and_the_margin():
+    p = ex.build_passages(analyze("居住证", doc_freq), [hit("甲一。乙二。丙三。丁四。戊五。")])[0]
+    cands = [ex.Candidate(p, i, score, {}) for i, score in enumerate([9.0, 8.0, 7.5, 7.0, 1.0])]
+    assert [c.index for c in ex.choose_sentences(cands)] == [0, 1, 2]
+    ex_margin = [ex.Candidate(p, 0, 9.0, {}), ex.Candidate(p, 1, 9.0 - ex.SENTENCE_MARGIN - 0.1, {})]
+    assert [c.index for c in ex.choose_sentences(ex_margin)] == [0]
+
+
+def test_adjacent_sentences_form_one_window_in_document_order():
+    info = analyze("居住证", doc_freq)
+    p = ex.build_passages(info, [hit("甲一。乙二。丙三。丁四。")])[0]
+    chosen = [ex.Candidate(p, 2, 9.0, {}), ex.Candidate(p, 1, 8.0, {}), ex.Candidate(p, 0 + 3, 1.0, {})]
+    windows = ex.group_windows(info, chosen)
+    assert len(windows) == 1
+    assert (windows[0].first, windows[0].last) == (1, 3)
+    apart = ex.group_windows(info, [ex.Candidate(p, 0, 9.0, {}), ex.Candidate(p, 3, 8.0, {})])
+    assert [(w.first, w.last) for w in apart] == [(0, 0), (3, 3)]
+
+
+def test_the_same_statement_in_a_reprint_is_cited_as_a_second_source():
+    info = analyze("居住证有效期多久", doc_freq)
+    original = hit(PASSAGE, doc="notice")
+    reprint = hit("转载：" + "居住证有效期为五年。", doc="reprint", rank_score=5.0, title="转载居住证政策")
+    result = ex.extract(info, [original, reprint])
+    echoes = [w for w in result.windows if w.echo]
+    assert any(w.passage.hit.citation.document_id == "reprint" for w in echoes) or (
+        result.windows[0].passage.hit.citation.document_id == "reprint"
+    )
+    text = ex.compose(result.windows)
+    assert text.startswith("根据《")

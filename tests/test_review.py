@@ -304,15 +304,13 @@ def test_amount_in_words_and_figures():
     one(swap(REQUEST, "总投资约1200万元", "总投资壹仟贰佰万元（1300万元）"), "wording.consistency", "壹仟贰佰万元（1300万元）")
 
 
-def test_typo_rule_uses_the_spelling_checker(monkeypatch):
-    import haoban.apps.gongwen.spelling as spelling
-
-    text = swap(REPORT, "存在的问题", "存在的问提")
-    at = text.index("问提") + 1
-    fake = SimpleNamespace(check=lambda t: [SimpleNamespace(start=at, end=at + 1, wrong="提", suggestion="题", confidence=0.95, reason="形近")])
-    monkeypatch.setattr(spelling, "get_spell_checker", lambda: fake)
+def test_typo_rule_uses_the_spelling_checker():
+    # The real offline checker: a misused character inside an otherwise clean report.
+    text = REPORT.replace("。", "。请各单位认真贯切落实。", 1)
     found = [f for f in review(text, rules="wording.typo").findings]
-    assert [(f.rule, f.text, f.replacement) for f in found] == [("wording.typo", "提", "题")]
+    assert [(f.rule, f.text) for f in found] == [("wording.typo", "切")]
+    assert text[found[0].start : found[0].end] == "切" and "彻" in found[0].suggestion + (found[0].replacement or "")
+    assert review(REPORT, rules="wording.typo").findings == []
 
 
 # --- safety ------------------------------------------------------------------------------------------------------

@@ -24,11 +24,8 @@ from haoban.apps.gongwen.schemas import DocumentDetail, DocumentInfo, VersionInf
 from haoban.apps.gongwen.toolbox import ToolResult
 from haoban.errors import EmptyFile, InvalidInput, NotFound
 from haoban.knowledge.service import KnowledgeService
-from haoban.logs import get_logger
 from haoban.safety.auth import SYSTEM, Actor, Resource, authorize, within
 from haoban.store.models import utcnow
-
-log = get_logger("gongwen")
 
 USE = "gongwen.use"
 DOCUMENTS = "documents"  # the corpus of the duplicate check made of the 公文库
@@ -36,9 +33,10 @@ MAX_NOTE = 200
 MAX_TITLE = 300
 
 
-def check_text(text: str | None, what: str = "公文内容") -> str:
-    """Empty or oversized input is refused before any tool runs, with the limit in the message."""
-    if text is None or not text.strip():
+def check_text(text: str | None, what: str = "公文内容", *, allow_empty: bool = False) -> str:
+    """Empty or oversized input is refused before any tool runs, with the limit in the message. Compare
+    allows an empty side (a document written from nothing is all insertions)."""
+    if text is None or (not allow_empty and not text.strip()):
         raise EmptyFile(f"{what}为空", code="GONGWEN_EMPTY")
     if len(text) > MAX_CHARS:
         raise InvalidInput(
@@ -273,8 +271,7 @@ class GongwenService:
         """智能比对 of two or more versions: sentence alignment, character changes inside, moves."""
         self._use(actor)
         for text in versions:
-            if len(text) > MAX_CHARS:
-                check_text(text)
+            check_text(text, allow_empty=True)
         report = compare(versions, names=names)
         self.audit.record(actor, "gongwen.compare", "gongwen", None, detail={"versions": len(versions)})
         return report
@@ -282,9 +279,8 @@ class GongwenService:
     def compare_docx(self, old: str, new: str, *, actor: Actor = SYSTEM) -> bytes:
         """The new version as a DOCX whose differences from the old are tracked revisions (修订)."""
         self._use(actor)
+        check_text(old, allow_empty=True)
         check_text(new)
-        if len(old) > MAX_CHARS:
-            check_text(old)
         data = compare_docx(old, new, author=actor.name)
         self.audit.record(actor, "gongwen.compare_docx", "gongwen", None)
         return data

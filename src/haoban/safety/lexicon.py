@@ -48,6 +48,7 @@ from haoban.safety.lexicon_store import (
 )
 from haoban.store.db import Database
 from haoban.store.models import new_id
+from haoban.text.normalize import t2s_chars
 
 Decision = Literal["pass", "mask", "review", "block"]
 _SEVERITY = {"pass": 0, "mask": 1, "review": 2, "block": 3}
@@ -69,19 +70,6 @@ _ZERO_WIDTH = set("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 # ---- folding -----------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> dict[str, str]:
-    """Traditional → simplified, character by character, from OpenCC's TSCharacters table (first choice)."""
-    import opencc
-
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    table: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        src, _, dst = line.partition("\t")
-        first = dst.split(" ")[0] if dst else ""
-        if len(src) == 1 and len(first) == 1 and first != src:
-            table[src] = first
-    return table
 
 
 def _fold_char(c: str) -> str | None:
@@ -94,7 +82,7 @@ def _fold_char(c: str) -> str | None:
     low = n.lower()
     n = low if len(low) == 1 else n
     n = _HOMOGLYPHS.get(n, n)
-    return _t2s().get(n, n)
+    return t2s_chars().get(n, n)
 
 
 @lru_cache(maxsize=1)
@@ -163,7 +151,7 @@ def _is_word_char(c: str) -> bool:
 def _pinyin_keys(term: str) -> list[tuple[str, str]]:
     from pypinyin import Style, lazy_pinyin
 
-    simplified = "".join(_t2s().get(c, c) for c in term)
+    simplified = "".join(t2s_chars().get(c, c) for c in term)
     if not any("\u4e00" <= c <= "\u9fff" for c in simplified):
         return []
     full = fold_term("".join(lazy_pinyin(simplified, style=Style.NORMAL, errors="default")))
@@ -181,7 +169,7 @@ def _variant(original: str, term: str, via: str) -> str:
     if original == term:
         return "exact"
     _, keep = _tables()
-    t2s = _t2s()
+    t2s = t2s_chars()
     kinds: set[str] = set()
     for c in original:
         cp = ord(c)

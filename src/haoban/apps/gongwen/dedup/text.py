@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from haoban.text.normalize import t2s_chars
 from haoban.text.sentences import split_sentences
 
 MIN_CJK = 8  # a sentence with fewer Chinese characters than this says too little to be "copied"
@@ -27,25 +28,12 @@ _PARAGRAPH_BREAK = re.compile(r"\n|\r\n?|\u2029|\u3000\u3000")
 BOILERPLATE_FILE = Path(__file__).with_name("boilerplate.txt")
 
 
-@lru_cache(maxsize=1)
-def _t2s_table() -> dict[int, str]:
-    """Traditional → simplified, one character to one character (OpenCC's table; positions stay put)."""
-    import opencc
-
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    table: dict[int, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        src, _, dst = line.partition("\t")
-        first = dst.split(" ")[0] if dst else ""
-        if len(src) == 1 and len(first) == 1 and first != src:
-            table[ord(src)] = first
-    return table
 
 
 def _fold_char(code: int) -> int:
     """One character's matching form as one code point; 0 drops it (punctuation, symbols, spaces)."""
     folded = unicodedata.normalize("NFKC", chr(code)).lower()
-    folded = "".join(_t2s_table().get(ord(c), c) for c in folded)
+    folded = "".join(t2s_chars().get(c, c) for c in folded)
     kept = [c for c in folded if c.isalnum()]
     return ord(kept[0]) if kept else 0  # rare expansions (㎡ → m2) keep their first character
 

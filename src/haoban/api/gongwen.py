@@ -14,16 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from haoban.api.deps import CurrentActor
 from haoban.apps.gongwen.compare import CompareReport
 from haoban.apps.gongwen.dedup import DedupReport
-from haoban.apps.gongwen.doctypes import DocType, doc_types
+from haoban.apps.gongwen.doctypes import DocType
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen
 from haoban.apps.gongwen.draft import DraftRequest, DraftResult
 from haoban.apps.gongwen.minutes import MeetingInfo, MinutesResult
-from haoban.apps.gongwen.review import ReviewReport, RuleInfo, list_rules
+from haoban.apps.gongwen.review import ReviewReport, RuleInfo
 from haoban.apps.gongwen.schemas import DocumentDetail, DocumentInfo
 from haoban.apps.gongwen.service import GongwenService
 from haoban.apps.gongwen.toolbox import ToolResult
 from haoban.errors import FileTooLarge
-from haoban.safety.auth import authorize
 
 router = APIRouter(prefix="/api/gongwen", tags=["公文"])
 
@@ -91,17 +90,15 @@ class SaveIn(TextIn):
 
 
 @router.get("/types", response_model=list[DocType])
-def doc_types_(actor: CurrentActor) -> list[DocType]:
+def doc_types_(gw: Gw, actor: CurrentActor) -> list[DocType]:
     """15 个法定文种及其行文方向、是否需要主送机关、常用结语。"""
-    authorize(actor, "gongwen.use")
-    return list(doc_types().values())
+    return gw.doc_types(actor=actor)
 
 
 @router.get("/rules", response_model=list[RuleInfo])
-def review_rules(actor: CurrentActor) -> list[RuleInfo]:
+def review_rules(gw: Gw, actor: CurrentActor) -> list[RuleInfo]:
     """审核规则清单：编号、名称、类别与依据。"""
-    authorize(actor, "gongwen.use")
-    return list_rules()
+    return gw.review_rules(actor=actor)
 
 
 @router.post("/parse", response_model=Gongwen)

@@ -15,11 +15,12 @@ from haoban.apps.gongwen import layout, toolbox
 from haoban.apps.gongwen.compare import CompareReport, compare, compare_docx
 from haoban.apps.gongwen.dedup import DedupReport
 from haoban.apps.gongwen.dedup.service import ARCHIVE, KB_PREFIX, DedupService
+from haoban.apps.gongwen.doctypes import DocType, doc_types
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen, parse_document_bytes, parse_text
 from haoban.apps.gongwen.draft import DraftRequest, DraftResult, draft
 from haoban.apps.gongwen.minutes import MeetingInfo, MinutesResult, minutes
 from haoban.apps.gongwen.models import GongwenDocument, GongwenVersion
-from haoban.apps.gongwen.review import ReviewReport, review
+from haoban.apps.gongwen.review import ReviewReport, RuleInfo, list_rules, review
 from haoban.apps.gongwen.schemas import DocumentDetail, DocumentInfo, VersionInfo
 from haoban.apps.gongwen.toolbox import ToolResult
 from haoban.errors import EmptyFile, InvalidInput, NotFound
@@ -73,6 +74,14 @@ class GongwenService:
             raise NotFound(f"公文不存在：{doc_id}", code="GONGWEN_NOT_FOUND")
         authorize(actor, USE, self._resource(row))
         return row
+
+    def doc_types(self, *, actor: Actor = SYSTEM) -> list[DocType]:
+        self._use(actor)
+        return list(doc_types().values())
+
+    def review_rules(self, *, actor: Actor = SYSTEM) -> list[RuleInfo]:
+        self._use(actor)
+        return list_rules()
 
     # --- reading files -----------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""考评 statistics per department and the hotspot view (领域 × 地点 × 周), from ticket rows."""
+"""考评 statistics per department and the hotspot view (领域 × 地点 × 周), from ticket rows (ORM objects or
+rows of the same named columns, as HotlineService.stats selects them)."""
 
 from __future__ import annotations
 

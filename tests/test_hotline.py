@@ -272,3 +272,23 @@ def test_correction_keeps_dispatch_trail_and_recomputes_deadline(hotline: Hotlin
     with pytest.raises(InvalidInput) as e:
         hotline.correct(t.id, department="区住房和城乡建设局")
     assert e.value.code == "HOTLINE_USE_REDISPATCH"
+
+
+def test_concurrent_model_saves_get_their_own_versions(tmp_path):
+    import threading
+
+    from haoban.apps.hotline.router import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    texts = ["路灯坏了", "井盖缺失", "拖欠工资", "社保缴费", "噪音扰民", "占道经营"] * 3
+    labels = ["城管", "城管", "人社", "人社", "城管", "城管"] * 3
+    router = Router({"department": FieldClassifier().fit(texts, labels)}, {"fields": {}}, 0)
+    versions: list[int] = []
+    threads = [threading.Thread(target=lambda: versions.append(store.save(Router(router.classifiers, {"fields": {}}, 0)))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(versions) == [1, 2, 3, 4] and store.versions() == [1, 2, 3, 4]
+    assert store.current().version == 4
+    assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]  # no half-written folders

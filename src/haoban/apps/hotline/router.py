@@ -7,6 +7,9 @@ one in use, so retraining never overwrites the model a running process is readin
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +21,7 @@ from typing import Any
 import joblib
 
 from haoban.apps.hotline.classify import FieldClassifier, Prediction, holdout_report
+from haoban.errors import Conflict
 
 FIELDS = ("request_type", "domain", "department")
 FIELD_LABELS = {"request_type": "诉求类型", "domain": "领域", "department": "承办部门"}
@@ -126,6 +130,9 @@ class Router:
         return routing
 
 
+MAX_SAVE_ATTEMPTS = 20
+
+
 class ModelStore:
     """Versioned router models under <data_dir>/hotline/models."""
 
@@ -140,16 +147,27 @@ class ModelStore:
                       and (p / "router.joblib").exists())
 
     def save(self, router: Router) -> int:
-        version = (self.versions() or [0])[-1] + 1
-        tmp = self.root / f".v{version}.tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        router.version = version
-        router.report["version"] = version
+        """Write the model to a private folder, then claim the next version by renaming it into place.
+
+        Renaming a folder onto an existing (non-empty) version fails, so two trainings finishing at once
+        (two API workers, or the console and the CLI) get different versions instead of mixing files.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=self.root))
         joblib.dump(router.classifiers, tmp / "router.joblib", compress=3)
-        (tmp / "report.json").write_text(json.dumps(router.report, ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.rename(self.root / f"v{version}")  # readers only ever see a complete version
-        self._cached = router
-        return version
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            version = (self.versions() or [0])[-1] + 1
+            router.version = version
+            router.report["version"] = version
+            (tmp / "report.json").write_text(json.dumps(router.report, ensure_ascii=False, indent=2), encoding="utf-8")
+            try:
+                os.rename(tmp, self.root / f"v{version}")  # readers only ever see a complete version
+            except OSError:
+                continue  # another training took this version a moment ago
+            self._cached = router
+            return version
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise Conflict("保存分派模型失败：同时进行的训练过多，请稍后重试", code="HOTLINE_MODEL_SAVE_CONFLICT")
 
     def current(self) -> Router | None:
         versions = self.versions()

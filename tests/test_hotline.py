@@ -292,3 +292,22 @@ def test_concurrent_model_saves_get_their_own_versions(tmp_path):
     assert sorted(versions) == [1, 2, 3, 4] and store.versions() == [1, 2, 3, 4]
     assert store.current().version == 4
     assert not [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".")]  # no half-written folders
+
+
+def test_a_reroute_confirms_only_the_department(tmp_path):
+    ks = KnowledgeService(make_settings(tmp_path), embedder=None)
+    try:
+        svc = HotlineService(ks)
+        t = svc.intake(TicketIn(text="小区电梯经常故障困人", request_type="投诉", domain="城建", department="区市场监管局"))
+        svc.transition(t.id, TransitionIn(action="dispatch", department="区市场监管局"))
+        svc.transition(t.id, TransitionIn(action="redispatch", department="区住房和城乡建设局", reason="电梯维保归住建"))
+        with ks.db.session() as s:
+            from haoban.apps.hotline.models import Ticket
+
+            row = s.get(Ticket, t.id)
+            assert row.labels_verified and row.verified_fields == ["department"]
+        fixed = svc.correct(t.id, domain="住建")
+        with ks.db.session() as s:
+            assert s.get(Ticket, fixed.id).verified_fields == ["department", "domain"]
+    finally:
+        ks.close()

@@ -133,6 +133,9 @@ def train(as_json: JsonOpt = False) -> None:
         return
     out.print(f"模型 v{report.version}：{report.examples} 条工单，用时 {report.seconds:.1f} 秒")
     for name, f in report.fields.items():
+        if "skipped" in f:
+            out.print(f"  {name}：未训练（{f['skipped']}）")
+            continue
         h = f.get("holdout") or {}
         out.print(f"  {name}：{len(f['classes'])} 类；留出集准确率 {h.get('accuracy', '—')}，宏 F1 {h.get('macro_f1', '—')}，ECE {h.get('ece', '—')}")
 

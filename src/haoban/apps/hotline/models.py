@@ -48,6 +48,9 @@ class Ticket(Base):
     review_reason: Mapped[str] = mapped_column(String(200), default="")
     # Labels confirmed by a person (or shipped demo labels): these tickets are training data.
     labels_verified: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Which of the labels (request_type, domain, department) a person confirmed: a re-route confirms only
+    # the department, so the model's own guesses for the other fields never become training data.
+    verified_fields: Mapped[list] = mapped_column(JSON, default=list)
     merged_into: Mapped[str | None] = mapped_column(String(32), index=True)
     direct_answer: Mapped[dict | None] = mapped_column(JSON)
     reply: Mapped[str] = mapped_column(Text, default="")

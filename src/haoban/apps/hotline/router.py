@@ -21,7 +21,7 @@ from typing import Any
 import joblib
 
 from haoban.apps.hotline.classify import FieldClassifier, Prediction, holdout_report
-from haoban.errors import Conflict
+from haoban.errors import Conflict, InvalidInput
 
 FIELDS = ("request_type", "domain", "department")
 FIELD_LABELS = {"request_type": "诉求类型", "domain": "领域", "department": "承办部门"}
@@ -97,12 +97,18 @@ class Router:
             if not pairs:
                 continue
             tx, ty = [p[0] for p in pairs], [p[1] for p in pairs]
-            classifiers[name] = FieldClassifier().fit(tx, ty)  # type: ignore[arg-type]
+            try:
+                classifiers[name] = FieldClassifier().fit(tx, ty)  # type: ignore[arg-type]
+            except InvalidInput as exc:  # too few confirmed labels for this field: the others still train
+                report["fields"][name] = {"examples": len(pairs), "skipped": exc.message}
+                continue
             report["fields"][name] = {
                 "examples": len(pairs),
                 "classes": classifiers[name].classes,
                 "holdout": holdout_report(tx, ty, threshold),  # type: ignore[arg-type]
             }
+        if not classifiers:
+            raise InvalidInput("训练数据不足：每个字段都至少需要两个类别、每类不少于 3 条已确认的工单", code="HOTLINE_TRAIN_DATA")
         report["seconds"] = round(time.perf_counter() - start, 2)
         return cls(classifiers, report)
 

@@ -129,7 +129,8 @@ class HotlineService:
             urgency=level, sentiment=risk.sentiment, risk_words=risk.risk_words, urgency_score=risk.score,
             summary=reply.summary(text), keywords=reply.keywords(text), places=places, attachments=data.attachments,
             status="received", due_at=due.due_at, sla_rule=due.rule, suggestion=suggestion, needs_review=needs_review,
-            review_reason=review_reason, labels_verified=verified, direct_answer=direct, created_at=now, updated_at=now,
+            review_reason=review_reason, labels_verified=verified, verified_fields=list(FIELDS) if verified else [],
+            direct_answer=direct, created_at=now, updated_at=now,
         )  # fmt: skip
         for attempt in range(5):
             try:
@@ -268,7 +269,9 @@ class HotlineService:
                     raise InvalidInput("改派的部门与当前承办部门相同", code="HOTLINE_SAME_DEPARTMENT")
                 data = {"from": t.department, "to": dept}
                 if dept != t.department and t.department:
-                    t.labels_verified = True  # a person re-routed it: the correction is training data
+                    # A person re-routed it: the department (only) becomes training data.
+                    t.labels_verified = True
+                    t.verified_fields = sorted({*(t.verified_fields or []), "department"})
                 suggested = (t.suggestion or {}).get("department")
                 data["suggested"] = suggested
                 t.department = dept
@@ -358,6 +361,7 @@ class HotlineService:
                 t.due_at, t.sla_rule = due.due_at, due.rule
                 changes = {**changes, "due_at": due.due_at.isoformat()}
             t.labels_verified, t.needs_review, t.review_reason = True, False, ""
+            t.verified_fields = sorted({*(t.verified_fields or []), *(k for k in changes if k in FIELDS)})
             t.updated_at = now
             self._event(s, t, "correct", t.status, t.status, actor, now, data={"before": before, "after": changes})
             out = self._out(t, now)
@@ -375,14 +379,15 @@ class HotlineService:
         """Train the router on every ticket whose labels a person confirmed (demo labels and corrections)."""
         authorize(actor, "hotline.admin")
         with self.db.session() as s:
-            rows = s.execute(select(Ticket.text, Ticket.request_type, Ticket.domain, Ticket.department)
+            rows = s.execute(select(Ticket.text, Ticket.request_type, Ticket.domain, Ticket.department, Ticket.verified_fields)
                              .where(Ticket.labels_verified.is_(True), Ticket.status != "merged")).all()
         if len(rows) < 20:
             raise InvalidInput(f"已确认标注的工单只有 {len(rows)} 条，至少需要 20 条才能训练", code="HOTLINE_TRAIN_DATA")
         if progress:
             progress(0, len(FIELDS), "训练分类模型")
         texts = [r[0] for r in rows]
-        labels = {f: [r[i + 1] for r in rows] for i, f in enumerate(FIELDS)}
+        # A label counts only where a person confirmed that field; elsewhere it is the model's guess (None).
+        labels = {f: [r[i + 1] if f in (r[4] or ()) else None for r in rows] for i, f in enumerate(FIELDS)}
         router = Router.train(texts, labels, REVIEW_THRESHOLD)
         version = self.models.save(router)
         if progress:

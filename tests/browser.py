@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,46 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+class PageWatch:
+    """Script errors, dialogs and requests that left the server, asserted on when the page closes."""
+
+    def __init__(self, web_url: str):
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.foreign: list[str] = []
+        self.confirm = True  # answer to confirm() dialogs; a test may switch it off
+        self.web_url = web_url
+
+    def on_dialog(self, dialog) -> None:  # noqa: ANN001 - a Playwright Dialog
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        if dialog.type == "confirm" and self.confirm:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    def on_request(self, request) -> None:  # noqa: ANN001 - a Playwright Request
+        if not request.url.startswith((self.web_url, "data:", "about:")):
+            self.foreign.append(request.url)
+
+
+@contextmanager
+def watched_page(browser, web_url: str) -> Iterator:  # noqa: ANN001 - a Playwright Browser
+    """A page of a logged-in administrator; at the end no script error, no foreign request, no alert()."""
+    from conftest import log_in
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    log_in(context, web_url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    watch = PageWatch(web_url)
+    page.on("pageerror", lambda err: watch.errors.append(str(err)))
+    page.on("dialog", watch.on_dialog)
+    page.on("request", watch.on_request)
+    page.watch = watch
+    yield page
+    context.close()
+    assert watch.errors == [], watch.errors
+    assert watch.foreign == [], f"pages must only load the server's own files: {watch.foreign}"
+    assert not [d for d in watch.dialogs if d.startswith("alert")], watch.dialogs

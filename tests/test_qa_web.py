@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from browser import XSS, needs_chromium
-from conftest import CORPUS, admin_key, auth_headers, log_in, make_settings
+from browser import XSS, needs_chromium, watched_page
+from conftest import CORPUS, admin_key, auth_headers, make_settings
 from haoban.api.app import create_app
 from haoban.apps.qa.service import QAService
 from haoban.errors import LLMUnavailable
@@ -51,43 +51,10 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-class PageWatch:
-    """Script errors, dialogs and requests that left the server, asserted on at teardown."""
-
-    def __init__(self, web_url: str):
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.foreign: list[str] = []
-        self.web_url = web_url
-
-    def on_dialog(self, dialog) -> None:
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        if dialog.type == "confirm":
-            dialog.accept()
-        else:
-            dialog.dismiss()
-
-    def on_request(self, request) -> None:
-        if not request.url.startswith((self.web_url, "data:", "about:")):
-            self.foreign.append(request.url)
-
-
 @pytest.fixture
 def page(browser, web_url: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    log_in(context, web_url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    watch = PageWatch(web_url)
-    page.on("pageerror", lambda err: watch.errors.append(str(err)))
-    page.on("dialog", watch.on_dialog)
-    page.on("request", watch.on_request)
-    page.watch = watch
-    yield page
-    context.close()
-    assert watch.errors == [], watch.errors
-    assert watch.foreign == [], f"pages must only load the server's own files: {watch.foreign}"
-    assert not [d for d in watch.dialogs if d.startswith("alert")], watch.dialogs
+    with watched_page(browser, web_url) as page:
+        yield page
 
 
 def conversation_id(url: str) -> str:

@@ -14,6 +14,7 @@ in benchmarks/.cache/<corpus>/ (content-addressed), so later runs on the same co
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import sys
@@ -67,11 +68,20 @@ def build(svc: KnowledgeService, corpus: list[dict], embed: bool) -> dict:
     return stats
 
 
+def split_of(q: dict) -> str:
+    """A fixed half, the same rule as qa.py: dev (ranking is tuned on it only) or held_out (for checking)."""
+    key = str(q.get("id") or q["question"])
+    return "dev" if int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "held_out"
+
+
 def evaluate(svc: KnowledgeService, questions: list[dict], mode: str, doc_of: dict[str, str]) -> dict:
     ranks: list[int | None] = []
     span_ranks: list[int | None] = []
     latencies: list[float] = []
+    splits: list[str] = []
+    span_splits: list[str] = []
     for q in questions:
+        splits.append(split_of(q))
         gold = str(q.get("docid") or q.get("answer_id"))
         t0 = time.perf_counter()
         result = svc.search(q["question"], [KB], top_k=100, mode=mode)
@@ -84,17 +94,31 @@ def evaluate(svc: KnowledgeService, questions: list[dict], mode: str, doc_of: di
         ranks.append(docs.index(gold) + 1 if gold in docs else None)
         if "answer" in q and q.get("answer_start", -1) >= 0:
             span_ranks.append(_span_rank(q, gold, result.hits, doc_of))
+            span_splits.append(splits[-1])
     n = len(ranks)
+    out = _metrics(ranks, span_ranks)
+    latencies.sort()
+    out["p50_ms"] = round(latencies[n // 2], 2)
+    out["p95_ms"] = round(latencies[min(n - 1, int(n * 0.95))], 2)
+    out["questions"] = n
+    out["splits"] = {
+        sp: {
+            **_metrics([r for r, s in zip(ranks, splits, strict=True) if s == sp], [r for r, s in zip(span_ranks, span_splits, strict=True) if s == sp]),
+            "questions": splits.count(sp),
+        }
+        for sp in ("dev", "held_out")
+    }
+    return out
+
+
+def _metrics(ranks: list[int | None], span_ranks: list[int | None]) -> dict:
+    n = max(len(ranks), 1)
     out = {f"recall@{k}": round(sum(1 for r in ranks if r and r <= k) / n, 4) for k in (1, 5, 10)}
     out["mrr@10"] = round(sum(1 / r for r in ranks if r and r <= 10) / n, 4)
     if span_ranks:
         m = len(span_ranks)
         for k in (1, 5, 10):
             out[f"span_hit@{k}"] = round(sum(1 for r in span_ranks if r and r <= k) / m, 4)
-    latencies.sort()
-    out["p50_ms"] = round(latencies[n // 2], 2)
-    out["p95_ms"] = round(latencies[min(n - 1, int(n * 0.95))], 2)
-    out["questions"] = n
     return out
 
 
@@ -137,7 +161,9 @@ def main() -> None:
         doc_of = dict(s.query(Document.id, Document.source).all())
     result = evaluate(svc, questions, mode, doc_of)
     if not args.chunk:
-        result = {k: v for k, v in result.items() if k not in ("span_hit@1", "span_hit@10")}
+        drop = ("span_hit@1", "span_hit@10")
+        result = {k: v for k, v in result.items() if k not in drop}
+        result["splits"] = {sp: {k: v for k, v in m.items() if k not in drop} for sp, m in result["splits"].items()}
     result = {
         "corpus": name,
         "mode": args.mode,

@@ -20,6 +20,11 @@ import bm25s
 import numpy as np
 
 SEGMENT_IDS = "ids.json"
+# BM25 term-frequency saturation and length normalisation. Passages are short (≤ 400 characters) and a
+# repeated word says less than in long documents; k1 = 1.2 beat bm25s's default 1.5 on the dev halves of
+# both benchmarks (benchmarks/README.md). Baked into a segment when it is written.
+BM25_K1 = 1.2
+BM25_B = 0.75
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Segment:
 
 def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tokens: list[list[str]]) -> None:
     """Write a segment's files into a new directory (not yet visible to readers until recorded in the DB)."""
-    model = bm25s.BM25()
+    model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     # An empty token list would make bm25s treat the corpus as plain strings; "" stands for "no words".
     model.index([t or [""] for t in tokens], show_progress=False)
     tmp = directory.with_name(directory.name + ".tmp")

@@ -9,7 +9,7 @@ from typing import Any
 
 from haoban.errors import EmptyFile
 from haoban.knowledge.chunk import Chunk, chunk_text
-from haoban.text.segment import tokenize
+from haoban.text.segment import char_bigrams, tokenize
 
 
 def headline(text: str, limit: int = 40) -> str:
@@ -25,6 +25,12 @@ def embedding_input(title: str, heading_path: str, text: str) -> str:
     """What the embedding model reads for a chunk: its document title and heading path give it context."""
     head = " ".join(p for p in (title, heading_path) if p)
     return f"{head}\n{text}" if head else text
+
+
+def index_tokens(title_tokens: list[str], heading_path: str, text: str) -> list[str]:
+    """What the BM25 index holds for a chunk: words (search mode) and character bigrams of its title,
+    heading path and text; the bigrams catch phrases jieba segments differently in a question."""
+    return title_tokens + tokenize(heading_path) + tokenize(text) + char_bigrams(heading_path) + char_bigrams(text)
 
 
 def text_hash(value: str) -> str:
@@ -55,10 +61,10 @@ def prepare(source: str, fmt: str, text: str, meta: dict[str, Any], extra: dict[
     if not doc.chunks:
         raise EmptyFile(detail={"file": source})
     title = meta.get("title") or ""
-    title_tokens = tokenize(title)
+    title_tokens = tokenize(title) + char_bigrams(title)
     for c in doc.chunks:
         # Title and heading words are indexed with every chunk, so a passage is found by what its
         # document is about even when the passage itself does not repeat it.
-        doc.tokens.append(title_tokens + tokenize(c.heading_path) + tokenize(c.text))
+        doc.tokens.append(index_tokens(title_tokens, c.heading_path, c.text))
         doc.hashes.append(text_hash(embedding_input(title, c.heading_path, c.text)))
     return doc

@@ -1,0 +1,50 @@
+"""Lexical ranking details: character bigrams next to words, and how a question becomes search terms."""
+
+from __future__ import annotations
+
+from haoban.knowledge.prepare import index_tokens
+from haoban.knowledge.service import KnowledgeService, TextItem
+from haoban.text.segment import BIGRAM_MARK, char_bigrams, query_tokens, tokenize
+
+
+def test_char_bigrams_cover_chinese_runs_only():
+    assert char_bigrams("北京市，ABC 食堂") == ["#北京", "#京市", "#食堂"]
+    assert char_bigrams("一") == [] and char_bigrams("2020 abc") == []
+    assert all(b.startswith(BIGRAM_MARK) for b in char_bigrams("新冠肺炎疫情防控"))
+
+
+def test_query_tokens_drop_question_words_and_do_not_bridge_them():
+    words, bigrams = query_tokens("如何申请失业保险金？需要哪些材料")
+    assert "如何" not in words and "哪些" not in words and "需要" not in words
+    assert "申请" in words and "材料" in words
+    # A bigram never spans a removed word or punctuation: nothing like "何申", "金需" or "些材".
+    assert not {"#何申", "#金需", "#些材", "#如何"} & set(bigrams)
+    assert "#材料" in bigrams and "#申请" in bigrams
+
+
+def test_query_words_are_plain_segmentation():
+    # Search mode would add 京市 for 北京市; a query keeps the plain words (bigrams cover the parts).
+    words, _ = query_tokens("北京市学校食堂")
+    assert "京市" not in words and "京市" in tokenize("北京市学校食堂")
+
+
+def test_index_tokens_hold_words_and_bigrams():
+    toks = index_tokens(["标题"], "第一章", "企业复工复产")
+    assert toks[0] == "标题" and "复工" in toks and "#工复" in toks and "#一章" in toks
+
+
+def test_bigrams_find_a_passage_jieba_segments_differently(service: KnowledgeService):
+    service.create_kb("库")
+    service.add_texts(
+        "库",
+        [
+            TextItem(text="关于小微企业所得税减半征收的通知\n对小型微利企业年应纳税所得额不超过100万元的部分减半征收。", source="a"),
+            TextItem(text="关于做好春季农业生产的通知\n各地要抓好春耕备耕，保障农资供应。", source="b"),
+            TextItem(text="关于企业职工培训补贴的通知\n企业开展以工代训的，按每人每月500元给予补贴。", source="c"),
+        ],
+    )
+    # "微利企业" is no dictionary word in the question's segmentation; its bigrams still meet the passage.
+    hits = service.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits
+    assert hits and hits[0].citation.title.startswith("关于小微企业所得税")
+    # Highlights still mark whole words of the question in the passage.
+    assert hits[0].highlights

@@ -394,7 +394,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     service = KnowledgeService(settings, embedder=None)
     try:
-        service.create_kb(KB_NAME, "scale.py 合成语料")
+        # Public, as a citizen-facing portal base: the HTTP timing runs as a visitor without a login.
+        service.create_kb(KB_NAME, "scale.py 合成语料", visibility="public")
         docs = load_base_documents(data_dir)
         log(
             f"[setup] {len(docs)} base documents, {sum(len(d['text']) for d in docs) / 1e6:.2f}M chars per round"

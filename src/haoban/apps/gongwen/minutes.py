@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from haoban.apps.gongwen.document import Gongwen, Paragraph, Part
 from haoban.errors import InvalidInput, LLMError
+from haoban.knowledge.parse.metadata import chinese_number
 from haoban.safety.injection import looks_like_injection
 from haoban.text.sentences import split_sentences
 
@@ -257,22 +258,12 @@ def _month_end(y: int, m: int) -> dt.date:
     return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
-_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 6}
 
 
 def _num(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if len(text) == 1:
-        return _CN_NUM.get(text, 0)
-    if text.startswith("十"):
-        return 10 + _CN_NUM.get(text[1:], 0)
-    if text.endswith("十"):
-        return _CN_NUM.get(text[0], 0) * 10
-    if len(text) == 3 and text[1] == "十":
-        return _CN_NUM.get(text[0], 0) * 10 + _CN_NUM.get(text[2], 0)
-    return 0
+    """3, 十五, 两 → int (0 when unreadable); 两 is how people say 2 in counts (两周内)."""
+    return chinese_number(text.replace("两", "二")) or 0
 
 
 _BEFORE = r"(?:之前|以前|前|内|之内|以内|为止|完成)?"

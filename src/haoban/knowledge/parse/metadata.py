@@ -45,7 +45,7 @@ def chinese_number(text: str) -> int | None:
     return tens_value * 10 + ones_value
 
 
-def _chinese_year(text: str) -> int | None:
+def chinese_year(text: str) -> int | None:
     """二〇一九 → 2019 (each character is one digit); Arabic years pass through."""
     if text.isdigit():
         return int(text)
@@ -56,7 +56,7 @@ def _chinese_year(text: str) -> int | None:
 
 
 def _to_date(year: str, month: str, day: str) -> datetime.date | None:
-    y, m, d = _chinese_year(year), chinese_number(month), chinese_number(day)
+    y, m, d = chinese_year(year), chinese_number(month), chinese_number(day)
     if y is None or m is None or d is None:
         return None
     try:

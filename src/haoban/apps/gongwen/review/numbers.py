@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "0": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
+from haoban.knowledge.parse.metadata import chinese_number, chinese_year
+
 _YEAR_CHARS = "〇○零Ｏ一二三四五六七八九"
 _SMALL = "一二三四五六七八九十"
 
@@ -17,28 +17,6 @@ CHINESE_DATE = re.compile(rf"(?P<y>[{_YEAR_CHARS}]{{4}})\s*年\s*(?P<m>[{_SMALL}
 # GB/T 9704-1999, which wrote the date in Chinese numerals, so those are not flagged.
 ARABIC_SINCE = dt.date(2012, 7, 1)
 WEEKDAYS = "一二三四五六日"
-
-
-def small_cn(text: str) -> int | None:
-    """一 … 九十九 (as in months and days: 十二, 二十一, 三十)."""
-    if not text or any(c not in _SMALL for c in text):
-        return None
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        if "十" in ones:
-            return None
-        t = CN_DIGITS[tens] if tens else 1
-        return t * 10 + (CN_DIGITS[ones] if ones else 0)
-    return CN_DIGITS[text] if len(text) == 1 else None
-
-
-def cn_year(text: str) -> int | None:
-    digits = [CN_DIGITS.get(c) for c in text]
-    if any(d is None for d in digits):
-        return None
-    return int("".join(str(d) for d in digits))
 
 
 @dataclass
@@ -66,7 +44,7 @@ def find_dates(text: str, offset: int = 0) -> list[DateHit]:
     for m in ARABIC_DATE.finditer(text):
         out.append(DateHit(offset + m.start(), offset + m.end(), int(m["y"]), int(m["m"]), int(m["d"]), False, m.group()))
     for m in CHINESE_DATE.finditer(text):
-        y, mo, d = cn_year(m["y"]), small_cn(m["m"]), small_cn(m["d"])
+        y, mo, d = chinese_year(m["y"]), chinese_number(m["m"]), chinese_number(m["d"])
         if y is not None and mo is not None and d is not None:
             out.append(DateHit(offset + m.start(), offset + m.end(), y, mo, d, True, m.group()))
     return sorted(out, key=lambda h: h.start)

@@ -25,6 +25,8 @@ def test_draft_review_layout(env, tmp_path: Path):  # noqa: F811
     proc = run(env, "doc", "review", str(notice), "--json")
     report = json.loads(proc.stdout)
     assert [f["rule"] for f in report["findings"]] == ["format.punct.halfwidth"]
+    listed = json.loads(run(env, "doc", "rules", "--json").stdout)
+    assert {"format.doc_number", "wording.typo", "safety.pii"} <= {r["id"] for r in listed}
     proc = run(env, "doc", "review", str(tmp_path / "请示.txt"), ok=False)
     assert proc.returncode == 1 and "待填写" in proc.stdout  # unfilled 【请填写】 are errors
     docx = tmp_path / "通知.docx"

@@ -56,6 +56,19 @@ def test_clerk_drafts_reviews_saves_compares_and_downloads(browser, web_url: str
         page.click("#gw-draft-form button[type=submit]")
         page.wait_for_function("document.getElementById('gw-editor').value.includes('妥否，请批示。')")
 
+        # The writing toolbox on the whole text: 摘要 works without a model, 润色 says it needs one.
+        page.fill("#gw-editor", TEXT)
+        page.select_option("#gw-tool-op", "摘要")
+        page.click("#gw-tool-run")
+        expect(page.locator("#gw-tool-mode")).to_contain_text("抽取原文句子")
+        summary = page.input_value("#gw-tool-text")
+        assert summary and len(summary) < len(TEXT)
+        page.click("#gw-tool-apply")
+        assert page.input_value("#gw-editor") == summary
+        page.select_option("#gw-tool-op", "润色")
+        page.click("#gw-tool-run")
+        expect(page.locator("#gw-error")).to_contain_text("大模型")
+
         # Review a notice with a wrong date: findings listed and marked inline; one click fixes the date.
         page.fill("#gw-editor", TEXT)
         page.click("#gw-review")

@@ -1,4 +1,4 @@
-"""`haoban doc draft|review|compare|dedup|layout|minutes|tool|save|library`: the 公文 toolkit from the command
+"""`haoban doc draft|review|rules|compare|dedup|layout|minutes|tool|save|library`: the 公文 toolkit from the command
 line. Input files may be DOCX, OFD, PDF, TXT or HTML (read by the knowledge engine's parsers); commands act
 as the local operator (SYSTEM)."""
 
@@ -51,7 +51,7 @@ def _write(path: Path | None, data: bytes | str) -> None:
 def register(doc_app: typer.Typer) -> None:
     for name, fn in (
         ("draft", draft), ("review", review), ("compare", compare), ("dedup", dedup), ("layout", layout),
-        ("minutes", minutes), ("tool", tool), ("save", save), ("library", library),
+        ("minutes", minutes), ("tool", tool), ("save", save), ("library", library), ("rules", rules),
     ):  # fmt: skip
         doc_app.command(name)(handled(fn))
 
@@ -115,6 +115,17 @@ def review(
         err.print(f"[yellow]注意[/yellow]：{notice}")
     if counts.get("error"):
         raise typer.Exit(1)
+
+
+def rules(as_json: JsonOpt = False) -> None:
+    """列出审核规则：编号（可用于 review --rules）、类别、名称和依据。"""
+    found = _gongwen().review_rules()
+    if as_json:
+        return print_json(found)
+    table = Table("编号", "类别", "名称", "依据")
+    for r in found:
+        table.add_row(r.id, {"format": "格式", "wording": "用语", "safety": "安全"}.get(r.category, r.category), r.name, r.basis)
+    out.print(table)
 
 
 def compare(

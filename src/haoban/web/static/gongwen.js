@@ -250,6 +250,32 @@
     $("gw-draft-status").textContent = (result.mode === "model" ? "已由大模型撰写各部分。" : "已生成结构化初稿，请补全【请填写】处。") + (notes ? ` 提示：${notes}` : "");
   });
 
+  // --- writing toolbox -------------------------------------------------------------------------------
+  let toolRange = null; // [start, end] of the editor text the result replaces (UTF-16 units)
+
+  $("gw-tool-run").addEventListener("click", async (ev) => {
+    const s = editor.selectionStart;
+    const e = editor.selectionEnd;
+    toolRange = e > s ? [s, e] : [0, editor.value.length];
+    const operation = $("gw-tool-op").value;
+    const body = { operation, text: editor.value.slice(toolRange[0], toolRange[1]) };
+    if (operation === "摘要" || operation === "缩写") body.ratio = Number($("gw-tool-ratio").value) || 0.3;
+    const result = await busy(ev.currentTarget, () => api("POST", "/api/gongwen/toolbox", body));
+    if (!result) return;
+    $("gw-tool-result").hidden = false;
+    $("gw-tool-text").value = result.text;
+    $("gw-tool-mode").textContent = (result.mode === "model" ? "由大模型生成" : "抽取原文句子") + ((result.warnings || []).length ? "；" + result.warnings.join("；") : "");
+  });
+
+  $("gw-tool-apply").addEventListener("click", () => {
+    if (!toolRange) return;
+    editor.value = editor.value.slice(0, toolRange[0]) + $("gw-tool-text").value + editor.value.slice(toolRange[1]);
+    toolRange = null;
+    $("gw-tool-result").hidden = true;
+    updateCount();
+    setMode(false);
+  });
+
   // --- compare ---------------------------------------------------------------------------------------
   /** One side of a changed sentence: its character pieces, the changed ones wrapped in <del> or <ins>. */
   function pieces(chars, drop, tag) {

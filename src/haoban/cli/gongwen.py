@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from haoban.apps.gongwen.compare import CompareReport
-from haoban.cli.common import JsonOpt, err, handled, out, print_json, service
+from haoban.cli.common import JsonOpt, err, handled, out, print_json, progress, service
+
+if TYPE_CHECKING:  # the 公文 tools load only when a command runs: `haoban --help` stays quick
+    from haoban.apps.gongwen.compare import CompareReport
 
 SEVERITY = {"error": "[red]错误[/red]", "warning": "[yellow]警告[/yellow]", "info": "[blue]提示[/blue]"}
 InFile = Annotated[Path, typer.Argument(help="公文文件：.docx / .ofd / .pdf / .txt / .html", exists=True, dir_okay=False)]
@@ -155,7 +157,14 @@ def dedup(
     as_json: JsonOpt = False,
 ) -> None:
     """查重：逐句找出与公文库或知识库中已有文档重复、近似的句子，并给出出处。"""
-    report = _gongwen().dedup(read_text(path), corpus=corpus, threshold=threshold)
+    text = read_text(path)
+    gw = _gongwen()
+    if corpus != "documents":
+        # A knowledge base is brought into the duplicate-check index first; the first time is the long one.
+        with progress("同步知识库到查重库") as bar:
+            task = bar.add_task("sync", total=None, item="")
+            gw.sync_dedup_kb(corpus, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    report = gw.dedup(text, corpus=corpus, threshold=threshold)
     if as_json:
         return print_json(report)
     table = Table("句子", "相似度", "出处")

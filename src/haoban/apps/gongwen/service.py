@@ -7,13 +7,14 @@ duplicate check, layout and minutes. The tools themselves are plain functions in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 
 from haoban.apps.gongwen import layout, toolbox
 from haoban.apps.gongwen.compare import CompareReport, compare, compare_docx
-from haoban.apps.gongwen.dedup import DedupReport
+from haoban.apps.gongwen.dedup import DedupReport, SyncReport
 from haoban.apps.gongwen.dedup.service import ARCHIVE, KB_PREFIX, DedupService
 from haoban.apps.gongwen.doctypes import DocType, doc_types
 from haoban.apps.gongwen.document import MAX_CHARS, Gongwen, parse_document_bytes, parse_text
@@ -231,6 +232,13 @@ class GongwenService:
         corpus = (corpus or DOCUMENTS).strip()
         target = ARCHIVE if corpus in (DOCUMENTS, ARCHIVE) else corpus if corpus.startswith(KB_PREFIX) else KB_PREFIX + corpus
         return self.dedup_index.check(text, corpus=target, threshold=threshold, exclude_doc_ids=exclude or (), actor=actor)
+
+    def sync_dedup_kb(
+        self, kb_ref: str, *, progress: Callable[[int, int], None] | None = None, actor: Actor = SYSTEM
+    ) -> SyncReport:
+        """Bring a knowledge base's duplicate-check corpus up to date now (a check does it too, silently)."""
+        self._use(actor)
+        return self.dedup_index.sync_kb(kb_ref.removeprefix(KB_PREFIX), progress=progress, actor=actor)
 
     # --- the tools ------------------------------------------------------------------------------------------
 

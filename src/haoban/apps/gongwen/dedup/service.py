@@ -85,7 +85,8 @@ class DedupService:
         full: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> SyncReport:
-        """Bring the corpus of a knowledge base up to date (only new, changed and deleted documents)."""
+        """Bring the corpus of a knowledge base up to date (only new, changed and deleted documents).
+        ``progress(documents done, documents to do)`` after each batch."""
         corpus_id, kb_id = self.resolve(f"{KB_PREFIX}{kb_ref}", actor=actor)
         assert kb_id is not None
         return self._sync(corpus_id, kb_id, full=full, progress=progress)
@@ -129,7 +130,8 @@ class DedupService:
             report.added = len(todo) - report.updated
             report.unchanged = len(current) - len(todo)
             if todo:
-                idx.add_many(self._kb_documents(kb_id, todo, current), progress=progress)
+                step = (lambda done, _sentences: progress(done, len(todo))) if progress else None
+                idx.add_many(self._kb_documents(kb_id, todo, current), progress=step)
             idx.set_source_state(state)
         report.seconds = round(time.perf_counter() - t0, 4)
         return report

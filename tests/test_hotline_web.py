@@ -63,6 +63,7 @@ def test_agent_takes_a_request_and_walks_it_to_closed(browser, web_url: str, sho
         expect(page.locator("#hl-events li")).to_have_count(7)
         # 督办、重办 are for the hotline's administrators: an agent gets no button for them.
         expect(page.locator("#hl-actions button[data-action=reopen]")).to_have_count(0)
+        expect(page.locator("#hl-train")).to_have_count(0)  # retraining is for administrators too
         page.screenshot(path=str(shots / "hotline.png"), full_page=True)
         # A step that needs input and has none gets the server's Chinese message, not a crash.
         page.click("#hl-intake-panel summary") if not page.locator("#hl-intake").is_visible() else None
@@ -103,3 +104,27 @@ def test_a_duplicate_is_merged_from_the_similar_list(browser, web_url: str):
     finally:
         context.close()
     assert errors == [], errors
+
+
+def test_administrator_retrains_the_router_from_the_console(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from conftest import admin_key
+    from haoban.apps.hotline import HotlineService
+
+    settings = make_settings(tmp_path)
+    admin_key(settings)  # creates the administrator the browser logs in as
+    svc = KnowledgeService(settings, embedder=None)
+    HotlineService(svc).load_demo(limit=60, train=False)
+    svc.close()
+    with running_server(settings) as url:
+        context = browser.new_context(locale="zh-CN")
+        try:
+            log_in(context, url)
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(url + "/hotline")
+            page.click("#hl-train")
+            expect(page.locator("#hl-train-status")).to_contain_text("已训练模型 v1：60 条已确认工单")
+        finally:
+            context.close()

@@ -11,6 +11,25 @@
     box.hidden = false;
   }
 
+  // Retraining (hotline.admin only; the button is not rendered for others): the report says what was learnt.
+  const trainButton = $("hl-train");
+  if (trainButton) {
+    trainButton.addEventListener("click", async () => {
+      trainButton.disabled = true;
+      $("hl-train-status").textContent = "训练中，约需一分钟……";
+      try {
+        const r = await api("POST", "/api/hotline/train");
+        const fields = Object.entries(r.fields).map(([name, f]) => (f.skipped ? `${name} 未训练` : `${name} ${f.classes.length} 类`));
+        $("hl-train-status").textContent = `已训练模型 v${r.version}：${r.examples} 条已确认工单（${fields.join("，")}），用时 ${r.seconds} 秒`;
+      } catch (err) {
+        $("hl-train-status").textContent = "";
+        showError(err);
+      } finally {
+        trainButton.disabled = false;
+      }
+    });
+  }
+
   async function loadQueue() {
     const params = new URLSearchParams({ limit: "100" });
     if ($("hl-status").value) params.set("status", $("hl-status").value);

@@ -311,3 +311,51 @@ def test_a_reroute_confirms_only_the_department(tmp_path):
             assert s.get(Ticket, fixed.id).verified_fields == ["department", "domain"]
     finally:
         ks.close()
+
+
+def test_stats_are_aggregated_exactly(tmp_path):
+    """The figures come from GROUP BY queries; every rule of the 考评 is checked on rows with known answers."""
+    from haoban.apps.hotline.models import Ticket
+
+    ks = KnowledgeService(make_settings(tmp_path), embedder=None)
+    try:
+        svc = HotlineService(ks)
+        now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+        day = timedelta(days=1)
+        base = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 3月2日 01:00 Beijing time
+        rows = [
+            # 城管: replied on time (satisfied), replied late (unsatisfied, reopened), closed on time without a
+            # reply time, open and overdue, open with 10% of its time left (warning), merged (not counted).
+            dict(department="城管局", status="closed", replied_at=base + day, due_at=base + 2 * day, satisfaction="满意"),
+            dict(department="城管局", status="visited", replied_at=base + 3 * day, due_at=base + 2 * day,
+                 satisfaction="不满意", reopen_count=1),
+            dict(department="城管局", status="closed", closed_at=base + day, due_at=base + 2 * day),
+            dict(department="城管局", status="processing", due_at=now - day),
+            dict(department="城管局", status="signed", received_at=now - 9 * day, due_at=now + day),
+            dict(department="城管局", status="merged", due_at=now - day),
+            # 人社: dispatched, not yet signed (not responded), deadline far away.
+            dict(department="人社局", status="dispatched", received_at=now - day, due_at=now + 9 * day),
+            # Still at intake: counted in the totals, not in any department's 考评.
+            dict(department=None, status="received", needs_review=True),
+        ]
+        with ks.db.session() as s:
+            for i, r in enumerate(rows):
+                r.setdefault("received_at", base)
+                s.add(Ticket(number=f"T{i}", text="测试诉求", domain="城建", request_type="投诉", places=["人民路"], **r))
+            s.commit()
+        st = svc.stats(now=now)
+        assert st.total == 8 and st.review_queue == 1
+        assert st.by_status["已合并"] == 1 and st.by_request_type == {"投诉": 8}
+        assert (st.overdue, st.warning) == (1, 1)  # the merged one is not running
+        assert st.by_day["2026-03-02"] == 6  # received at 17:00 UTC on 1 March
+        depts = {d.department: d for d in st.departments}
+        assert set(depts) == {"城管局", "人社局"}
+        cg = depts["城管局"]
+        assert (cg.total, cg.responded, cg.closed, cg.on_time, cg.overdue_open) == (5, 5, 3, 2, 1)
+        assert cg.satisfaction_rate == 0.5 and cg.reopen_rate == 0.2
+        assert depts["人社局"].responded == 0 and depts["人社局"].satisfaction_rate is None
+        # Hotspot: the cell (城建, 人民路, ISO week of 2 March 2026) holds that week's tickets but the merged one.
+        assert [(h.domain, h.place, h.week, h.count) for h in st.hotspots][0] == ("城建", "人民路", "2026-W10", 5)
+        assert svc.stats(start=now - 2 * day, now=now).total == 1  # only the 人社 ticket is that recent
+    finally:
+        ks.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -18,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from haoban.apps.hotline import dedup, reply, urgency
+from haoban.apps.hotline import dedup, reply, stats, urgency
 from haoban.apps.hotline.lifecycle import ACTIONS, OPEN, STATUS_LABELS, TERMINAL, allowed_actions, plan
 from haoban.apps.hotline.models import Ticket, TicketEvent
 from haoban.apps.hotline.router import FIELDS, REVIEW_THRESHOLD, ModelStore, Router
@@ -35,7 +34,6 @@ from haoban.apps.hotline.schemas import (
     TransitionIn,
 )
 from haoban.apps.hotline.sla import SHANGHAI, HolidayCalendar, aware, deadline, sla_rules, sla_state
-from haoban.apps.hotline.stats import department_stats, hotspots
 from haoban.errors import InvalidInput, NotFound
 from haoban.knowledge.service import KnowledgeService
 from haoban.safety.auth import SYSTEM, Actor, allowed, authorize
@@ -62,14 +60,6 @@ def mask_phone(phone: str | None) -> str | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# What the statistics read of each ticket.
-STATS_COLUMNS = (
-    Ticket.department, Ticket.status, Ticket.due_at, Ticket.replied_at, Ticket.closed_at, Ticket.satisfaction,
-    Ticket.reopen_count, Ticket.places, Ticket.location, Ticket.received_at, Ticket.domain, Ticket.request_type,
-    Ticket.needs_review,
-)  # fmt: skip
 
 
 class HotlineService:
@@ -445,30 +435,16 @@ class HotlineService:
               now: datetime | None = None) -> StatsOut:
         authorize(actor, "hotline.read")
         now = now or _now()
-        # Only the columns the figures need: the request texts would be most of the memory on a big site.
-        stmt = select(*STATS_COLUMNS)
+        where = []
         if start:
-            stmt = stmt.where(Ticket.received_at >= aware(start))
+            where.append(Ticket.received_at >= aware(start))
         if end:
-            stmt = stmt.where(Ticket.received_at < aware(end))
+            where.append(Ticket.received_at < aware(end))
         with self.db.session() as s:
             scope = self._scope(s, actor)
             if scope is not None:
-                stmt = stmt.where(Ticket.department.in_(scope))
-            rows = s.execute(stmt).all()
-        states = [sla_state(t.due_at, t.received_at, now, t.status in OPEN) for t in rows]
-        result = StatsOut(
-            total=len(rows),
-            by_status=dict(Counter(STATUS_LABELS.get(t.status, t.status) for t in rows)),
-            by_request_type=dict(Counter(t.request_type or "未分类" for t in rows)),
-            by_domain=dict(Counter(t.domain or "未分类" for t in rows).most_common()),
-            by_day=dict(sorted(Counter(aware(t.received_at).astimezone(SHANGHAI).strftime("%Y-%m-%d") for t in rows).items())),  # type: ignore[union-attr]
-            departments=department_stats(rows, now),
-            hotspots=hotspots(rows),
-            review_queue=sum(t.needs_review and t.status not in TERMINAL for t in rows),
-            overdue=states.count("overdue"),
-            warning=states.count("warning"),
-        )
+                where.append(Ticket.department.in_(scope))
+            result = stats.collect(s, where, now)
         self.audit.record(actor, "hotline.stats", "ticket", None, detail={"total": result.total})
         return result
 

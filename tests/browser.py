@@ -31,6 +31,9 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
+    # Assertions wait up to 15 s (Playwright's default is 5 s): CI shares two cores with the server under
+    # test, and a page that is right but slow must not fail the run.
+    sync_api.expect.set_options(timeout=15_000)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,

@@ -21,7 +21,13 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from haoban.text.segment import BIGRAM_MARK
+
 SEGMENT_IDS = "ids.json"
+# What a segment's tokens are, recorded in its ids file: 1 = jieba words only (written before character
+# bigrams were added, no version recorded), 2 = words and character bigrams. The service rebuilds segments
+# of an older format from the chunks' text when it loads them.
+LEXICAL_FORMAT = 2
 # BM25 term-frequency saturation and length normalisation. Passages are short (≤ 400 characters) and a
 # repeated word says less than in long documents; k1 = 1.2 beat bm25s's default 1.5 on the dev halves of
 # both benchmarks (benchmarks/README.md). Baked into a segment when it is written.
@@ -35,6 +41,7 @@ class Segment:
     bm25: bm25s.BM25
     chunk_ids: np.ndarray  # str, position → chunk id
     doc_ids: np.ndarray  # str, position → document id
+    format: int = LEXICAL_FORMAT
 
     def scores(self, tokens: list[str], mask: np.ndarray) -> np.ndarray:
         ids = self.bm25.get_tokens_ids(tokens)
@@ -83,14 +90,18 @@ def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tok
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp), show_progress=False)
-    (tmp / SEGMENT_IDS).write_text(json.dumps({"chunk_ids": chunk_ids, "doc_ids": doc_ids}), encoding="utf-8")
+    ids = {"format": LEXICAL_FORMAT, "chunk_ids": chunk_ids, "doc_ids": doc_ids}
+    (tmp / SEGMENT_IDS).write_text(json.dumps(ids), encoding="utf-8")
     tmp.rename(directory)
 
 
 def read_segment(directory: Path) -> Segment:
     ids = json.loads((directory / SEGMENT_IDS).read_text(encoding="utf-8"))
     model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
-    return Segment(directory.name, model, np.asarray(ids["chunk_ids"]), np.asarray(ids["doc_ids"]))
+    fmt = ids.get("format")
+    if fmt is None:  # written before versions were recorded: format 2 already when it holds bigrams
+        fmt = 2 if any(t.startswith(BIGRAM_MARK) for t in model.vocab_dict) else 1
+    return Segment(directory.name, model, np.asarray(ids["chunk_ids"]), np.asarray(ids["doc_ids"]), fmt)
 
 
 @dataclass

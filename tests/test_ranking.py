@@ -91,3 +91,24 @@ def test_index_of_an_older_format_is_rebuilt_on_load(settings, caplog):
             assert all(BIGRAM_MARK in t for t in s.scalars(select(Chunk.tokens).where(Chunk.kb_id == kb_id)))
     finally:
         svc.close()
+
+
+def test_coverage_counts_query_terms_in_a_chunk_and_across_its_document(tmp_path):
+    import numpy as np
+
+    from haoban.knowledge.index import KBView, read_segment, write_segment
+
+    tokens = [["失业", "保险金", "申领"], ["材料", "身份证"], ["失业", "登记"], ["其他"]]
+    write_segment(tmp_path / "s1", ["c1", "c2", "c3", "c4"], ["d1", "d1", "d2", "d3"], tokens)
+    seg = read_segment(tmp_path / "s1")
+    view = KBView(1, [seg], [np.array([True, True, True, True])], 4)
+    chunk_cov, doc_cov, size = view.coverage(["失业", "保险金", "材料", "没有的词"], ["c1", "c3", "c4", "gone"], ["d1", "d2", "d3"])
+    # A term the base lacks still counts in the total, so nothing reaches 1 here.
+    assert 0 < chunk_cov[1] < chunk_cov[0] < doc_cov[0] < 1
+    assert chunk_cov[2] == 0 and chunk_cov[3] == 0  # no query term; not in the base
+    assert doc_cov[1] == chunk_cov[1] and doc_cov[2] == 0
+    assert size.tolist() == [2, 1, 1]
+    # Deleted chunks no longer count for their document.
+    view = KBView(2, [seg], [np.array([True, False, True, True])], 3)
+    _, doc_cov2, size2 = view.coverage(["失业", "保险金", "材料", "没有的词"], ["c1"], ["d1"])
+    assert doc_cov2[0] < doc_cov[0] and size2.tolist() == [1]

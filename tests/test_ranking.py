@@ -48,3 +48,67 @@ def test_bigrams_find_a_passage_jieba_segments_differently(service: KnowledgeSer
     assert hits and hits[0].citation.title.startswith("关于小微企业所得税")
     # Highlights still mark whole words of the question in the passage.
     assert hits[0].highlights
+
+
+def test_index_of_an_older_format_is_rebuilt_on_load(settings, caplog):
+    """A base indexed before character bigrams existed (no format recorded, words only) gets them on load."""
+    import json
+
+    import bm25s
+    from sqlalchemy import select
+
+    from haoban.knowledge.index import LEXICAL_FORMAT, SEGMENT_IDS
+    from haoban.store.models import Chunk, LexicalSegment
+
+    svc = KnowledgeService(settings, embedder=None)
+    svc.create_kb("库")
+    svc.add_texts("库", [TextItem(text="关于小微企业所得税减半征收的通知\n对小型微利企业年应纳税所得额不超过100万元的部分减半征收。", source="a")])
+    kb_id = svc.kb_id("库")
+    # Turn the base into what the older version wrote: tokens without bigrams, a segment without a format.
+    with svc.db.session() as s:
+        (seg_id,) = s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id)).all()
+        rows = s.execute(select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id == seg_id)).all()
+        for cid, _doc, tokens in rows:
+            s.get(Chunk, cid).tokens = " ".join(t for t in tokens.split() if not t.startswith(BIGRAM_MARK))
+    seg_dir = svc._kb_dir(kb_id) / seg_id
+    model = bm25s.BM25()
+    model.index([[t for t in r[2].split() if not t.startswith(BIGRAM_MARK)] for r in rows], show_progress=False)
+    model.save(str(seg_dir), show_progress=False)
+    (seg_dir / SEGMENT_IDS).write_text(json.dumps({"chunk_ids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows]}), encoding="utf-8")
+    svc.close()
+
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        assert [seg.format for seg in svc._view(kb_id, False).segments] == [1]
+        with caplog.at_level("INFO"):
+            hits = svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits
+        assert hits
+        assert "lexical index upgraded" in caplog.text
+        view = svc.view(kb_id)
+        assert [seg.format for seg in view.segments] == [LEXICAL_FORMAT]
+        assert any(t.startswith(BIGRAM_MARK) for t in view.segments[0].bm25.vocab_dict)
+        with svc.db.session() as s:
+            assert all(BIGRAM_MARK in t for t in s.scalars(select(Chunk.tokens).where(Chunk.kb_id == kb_id)))
+    finally:
+        svc.close()
+
+
+def test_coverage_counts_query_terms_in_a_chunk_and_across_its_document(tmp_path):
+    import numpy as np
+
+    from haoban.knowledge.index import KBView, read_segment, write_segment
+
+    tokens = [["失业", "保险金", "申领"], ["材料", "身份证"], ["失业", "登记"], ["其他"]]
+    write_segment(tmp_path / "s1", ["c1", "c2", "c3", "c4"], ["d1", "d1", "d2", "d3"], tokens)
+    seg = read_segment(tmp_path / "s1")
+    view = KBView(1, [seg], [np.array([True, True, True, True])], 4)
+    chunk_cov, doc_cov, size = view.coverage(["失业", "保险金", "材料", "没有的词"], ["c1", "c3", "c4", "gone"], ["d1", "d2", "d3"])
+    # A term the base lacks still counts in the total, so nothing reaches 1 here.
+    assert 0 < chunk_cov[1] < chunk_cov[0] < doc_cov[0] < 1
+    assert chunk_cov[2] == 0 and chunk_cov[3] == 0  # no query term; not in the base
+    assert doc_cov[1] == chunk_cov[1] and doc_cov[2] == 0
+    assert size.tolist() == [2, 1, 1]
+    # Deleted chunks no longer count for their document.
+    view = KBView(2, [seg], [np.array([True, False, True, True])], 3)
+    _, doc_cov2, size2 = view.coverage(["失业", "保险金", "材料", "没有的词"], ["c1"], ["d1"])
+    assert doc_cov2[0] < doc_cov[0] and size2.tolist() == [1]

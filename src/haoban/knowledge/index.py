@@ -11,15 +11,23 @@ can use whatever the background embedding job has finished so far.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
+from haoban.text.segment import BIGRAM_MARK
+
 SEGMENT_IDS = "ids.json"
+# What a segment's tokens are, recorded in its ids file: 1 = jieba words only (written before character
+# bigrams were added, no version recorded), 2 = words and character bigrams. The service rebuilds segments
+# of an older format from the chunks' text when it loads them.
+LEXICAL_FORMAT = 2
 # BM25 term-frequency saturation and length normalisation. Passages are short (≤ 400 characters) and a
 # repeated word says less than in long documents; k1 = 1.2 beat bm25s's default 1.5 on the dev halves of
 # both benchmarks (benchmarks/README.md). Baked into a segment when it is written.
@@ -33,12 +41,45 @@ class Segment:
     bm25: bm25s.BM25
     chunk_ids: np.ndarray  # str, position → chunk id
     doc_ids: np.ndarray  # str, position → document id
+    format: int = LEXICAL_FORMAT
 
     def scores(self, tokens: list[str], mask: np.ndarray) -> np.ndarray:
         ids = self.bm25.get_tokens_ids(tokens)
         if not ids:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return self.bm25.get_scores(ids, weight_mask=mask)
+
+    def postings(self, term: str) -> np.ndarray | None:
+        """Sorted positions of the chunks holding a term (None: not in this segment's vocabulary)."""
+        tid = self.bm25.vocab_dict.get(term)
+        if tid is None:
+            return None
+        sc = self.bm25.scores
+        return sc["indices"][sc["indptr"][tid] : sc["indptr"][tid + 1]]
+
+    @cached_property
+    def _id_order(self) -> np.ndarray:
+        return np.argsort(self.chunk_ids)
+
+    @cached_property
+    def _doc_order(self) -> np.ndarray:
+        return np.argsort(self.doc_ids, kind="stable")
+
+    def positions(self, chunk_ids: list[str]) -> np.ndarray:
+        """Positions of the given chunks in this segment, -1 where a chunk is not here."""
+        if not len(self.chunk_ids) or not chunk_ids:
+            return np.full(len(chunk_ids), -1)
+        at = np.searchsorted(self.chunk_ids, chunk_ids, sorter=self._id_order)
+        pos = self._id_order[np.minimum(at, len(self.chunk_ids) - 1)]
+        return np.where(self.chunk_ids[pos] == np.asarray(chunk_ids), pos, -1)
+
+    def doc_positions(self, doc_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of every chunk of the given documents, and the index (into doc_ids) each belongs to."""
+        lo = np.searchsorted(self.doc_ids, doc_ids, side="left", sorter=self._doc_order)
+        hi = np.searchsorted(self.doc_ids, doc_ids, side="right", sorter=self._doc_order)
+        pos = [self._doc_order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+        owner = np.repeat(np.arange(len(doc_ids)), [len(p) for p in pos])
+        return (np.concatenate(pos) if pos else np.zeros(0, dtype=np.int64)), owner
 
 
 def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tokens: list[list[str]]) -> None:
@@ -49,14 +90,18 @@ def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tok
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp), show_progress=False)
-    (tmp / SEGMENT_IDS).write_text(json.dumps({"chunk_ids": chunk_ids, "doc_ids": doc_ids}), encoding="utf-8")
+    ids = {"format": LEXICAL_FORMAT, "chunk_ids": chunk_ids, "doc_ids": doc_ids}
+    (tmp / SEGMENT_IDS).write_text(json.dumps(ids), encoding="utf-8")
     tmp.rename(directory)
 
 
 def read_segment(directory: Path) -> Segment:
     ids = json.loads((directory / SEGMENT_IDS).read_text(encoding="utf-8"))
     model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
-    return Segment(directory.name, model, np.asarray(ids["chunk_ids"]), np.asarray(ids["doc_ids"]))
+    fmt = ids.get("format")
+    if fmt is None:  # written before versions were recorded: format 2 already when it holds bigrams
+        fmt = 2 if any(t.startswith(BIGRAM_MARK) for t in model.vocab_dict) else 1
+    return Segment(directory.name, model, np.asarray(ids["chunk_ids"]), np.asarray(ids["doc_ids"]), fmt)
 
 
 @dataclass
@@ -104,6 +149,44 @@ class KBView:
         found.sort(key=lambda h: -h[2])
         return found[:k]
 
+    def coverage(self, terms: list[str], chunk_ids: list[str], doc_ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How much of the query each chunk and each document holds, and each document's size.
+
+        Returns (chunk coverage, document coverage, alive chunks per document): the share of the query's
+        distinct terms, each weighted by its BM25 idf in this base (a term the base lacks counts with the
+        highest idf), found in the chunk / in any live chunk of the document. BM25 rewards repeating a term;
+        coverage rewards matching more of the question, which ranked documents better in the benchmarks.
+        """
+        distinct = list(dict.fromkeys(terms))
+        cov_chunk = np.zeros(len(chunk_ids))
+        size = np.zeros(len(doc_ids))
+        if not distinct:
+            return cov_chunk, np.zeros(len(doc_ids)), size
+        total = sum(len(seg.chunk_ids) for seg in self.segments)
+        posting = [[seg.postings(t) for seg in self.segments] for t in distinct]
+        df = [sum(len(p) for p in ps if p is not None) for ps in posting]
+        idf = np.array([math.log(1 + (total - n + 0.5) / (n + 0.5)) for n in df])
+        idf /= idf.sum()
+        in_doc = np.zeros((len(distinct), len(doc_ids)), dtype=bool)
+        for k, (seg, alive) in enumerate(zip(self.segments, self.alive, strict=True)):
+            pos = seg.positions(chunk_ids)
+            here = pos >= 0
+            dpos, owner = seg.doc_positions(doc_ids)
+            keep = alive[dpos]
+            dpos, owner = dpos[keep], owner[keep]
+            size += np.bincount(owner, minlength=len(doc_ids))
+            if not here.any() and not len(dpos):
+                continue
+            for t, ps in enumerate(posting):
+                p = ps[k]
+                if p is None or not len(p):
+                    continue
+                if here.any():
+                    cov_chunk[here] += idf[t] * _member(pos[here], p)
+                if len(dpos):
+                    in_doc[t] |= np.bincount(owner, weights=_member(dpos, p), minlength=len(doc_ids)) > 0
+        return cov_chunk, idf @ in_doc, size
+
     def dense_top(self, qvec: np.ndarray, excluded: set[str] | None, k: int) -> list[tuple[str, str, float, float]]:
         """Best k (chunk id, doc id, cosine, normalised) where normalised = (cos - mean) / (max - mean).
 
@@ -129,3 +212,9 @@ class KBView:
             (cid, doc, sim, (sim - mean) / span)
             for cid, doc, sim in zip(d.chunk_ids[top].tolist(), d.doc_ids[top].tolist(), sims[top].tolist(), strict=True)
         ]
+
+
+def _member(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
+    """values ∈ sorted_array, elementwise (both integer arrays)."""
+    at = np.minimum(np.searchsorted(sorted_array, values), len(sorted_array) - 1)
+    return (sorted_array[at] == values).astype(float)

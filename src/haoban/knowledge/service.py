@@ -26,7 +26,7 @@ from haoban.errors import (
     ParseError,
     UnsupportedFormat,
 )
-from haoban.knowledge.index import DenseView, KBView, Segment, read_segment, write_segment
+from haoban.knowledge.index import LEXICAL_FORMAT, DenseView, KBView, Segment, read_segment, write_segment
 from haoban.knowledge.parse import (
     SUPPORTED_SUFFIXES,
     ParsedDocument,
@@ -34,7 +34,14 @@ from haoban.knowledge.parse import (
     parse_bytes,
     parse_file,
 )
-from haoban.knowledge.prepare import PreparedDocument, embedding_input, headline, prepare, text_hash
+from haoban.knowledge.prepare import (
+    PreparedDocument,
+    embedding_input,
+    headline,
+    index_tokens,
+    prepare,
+    text_hash,
+)
 from haoban.knowledge.schemas import (
     DocumentInfo,
     DocumentMeta,
@@ -57,6 +64,7 @@ from haoban.safety.models import Department, KbGrant
 from haoban.safety.users import UserService
 from haoban.store.db import Database
 from haoban.store.models import Chunk, Document, Embedding, KnowledgeBase, LexicalSegment, new_id
+from haoban.text.segment import char_bigrams, tokenize
 
 log = get_logger("knowledge")
 
@@ -657,7 +665,49 @@ class KnowledgeService:
     # ---- index views (per process cache) ----------------------------------------------------------
 
     def view(self, kb_id: str, with_dense: bool = True) -> KBView:
-        """The current in-memory view of a base, reloaded only when its generation moved."""
+        """The current in-memory view of a base, reloaded only when its generation moved.
+
+        Segments written in an older format (LEXICAL_FORMAT) are rebuilt first, once.
+        """
+        view = self._view(kb_id, with_dense)
+        outdated = [seg.id for seg in view.segments if seg.format < LEXICAL_FORMAT]
+        if outdated and self._upgrade_segments(kb_id, outdated):
+            view = self._view(kb_id, with_dense)
+        return view
+
+    def _upgrade_segments(self, kb_id: str, seg_ids: list[str]) -> bool:
+        """Re-tokenise the chunks of older-format segments from their text and merge them into a new segment.
+
+        Indexes built before character bigrams were added (format 1) would otherwise lack them until every
+        document is ingested again. Costs about what tokenising costs at ingest (jieba, roughly 3 s per 1000
+        chunks on one core); the first search on such a base waits for it.
+        """
+        t0 = time.monotonic()
+        with self._write_lock:
+            with self.db.session() as s:
+                live = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.id.in_(seg_ids))))
+                rows = s.execute(
+                    select(Chunk.id, Chunk.heading_path, Chunk.text, Document.title)
+                    .join(Document, Document.id == Chunk.document_id)
+                    .where(Chunk.segment_id.in_(live))
+                ).all() if live else []
+            if not live:
+                return False  # another thread got there first
+            titles: dict[str, list[str]] = {}
+            tokens = []
+            for cid, path, text, title in rows:
+                if title not in titles:
+                    titles[title] = tokenize(title or "") + char_bigrams(title or "")
+                tokens.append({"id": cid, "tokens": " ".join(index_tokens(titles[title], path, text))})
+            if tokens:
+                with self.db.session() as s:
+                    s.execute(update(Chunk), tokens)
+        self._merge_segments(kb_id, live, []) if rows else self._merge_segments(kb_id, [], live)
+        log_event(log, "lexical index upgraded", kb_id=kb_id, segments=len(live), chunks=len(rows),
+                  to_format=LEXICAL_FORMAT, seconds=round(time.monotonic() - t0, 2))
+        return True
+
+    def _view(self, kb_id: str, with_dense: bool) -> KBView:
         with self.db.session() as s:
             kb = s.get(KnowledgeBase, kb_id)
             if kb is None:

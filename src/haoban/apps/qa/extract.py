@@ -244,18 +244,30 @@ SENTENCE_FEATURES = (
     "words", "bigrams", "phrase", "cue", "unit", "after_question", "prev_words", "prev_bigrams",
     "next_words", "intro", "passage", "passage_bigrams", "document", "topic", "rank", "lexical",
     "length", "short", "list_item", "pair_words", "pair_bigrams", "local_words", "local_bigrams", "dense",
+    "heading", "after_heading", "title", "novel", "lead", "echoes",
 )  # fmt: skip
 SENTENCE_WEIGHTS: dict[str, float] = {
-    "words": 0.32, "bigrams": 0.37, "phrase": 1.2, "cue": 1.42, "unit": 1.06, "after_question": 0.23,
-    "prev_words": 0.15, "prev_bigrams": -0.07, "next_words": -1.02, "intro": -0.16, "passage": 2.82,
-    "passage_bigrams": 5.13, "document": 3.51, "topic": 0.72, "rank": -0.18, "lexical": 1.54, "length": -0.46,
-    "short": -2.41, "list_item": 0.0, "pair_words": 1.38, "pair_bigrams": 2.46, "local_words": 0.56,
-    "local_bigrams": 1.39, "dense": 0.0,
+    "words": 0.14, "bigrams": 0.7, "phrase": 1.25, "cue": 1.37, "unit": 1.09, "after_question": -1.07,
+    "prev_words": -0.35, "prev_bigrams": -0.61, "next_words": -0.94, "intro": -0.35, "passage": 0.85,
+    "passage_bigrams": 3.36, "document": 3.42, "topic": 0.72, "rank": 0.44, "lexical": 3.07, "length": -0.39,
+    "short": -1.47, "list_item": 0.39, "pair_words": 1.77, "pair_bigrams": 2.45, "local_words": 0.21,
+    "local_bigrams": 1.17, "heading": -1.81, "after_heading": 3.09, "title": -0.78, "novel": 0.19,
+    "lead": -0.27, "echoes": 1.47, "dense": 0.0,
 }  # fmt: skip
 HYBRID_SENTENCE_WEIGHTS: dict[str, float] = dict(SENTENCE_WEIGHTS)
 _LIST_ITEM = re.compile(
     r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d{1,2}[.．、]|第[一二三四五六七八九十]+[，,、])"
 )
+
+
+def _numbered_heading(sents: list[Sentence], i: int) -> bool:
+    """A short numbered line without a comma that opens a paragraph: "（六）优化网上办税缴费平台。" names a
+    topic, the answer follows it. A short item followed by the next item ("（一）身份证原件。") is a list."""
+    text = sents[i].text
+    m = _LIST_ITEM.match(text)
+    if not m or len(text) - m.end() > 24 or any(ch in text[m.end() :] for ch in "，,；;"):
+        return False
+    return i + 1 >= len(sents) or not _LIST_ITEM.match(sents[i + 1].text)
 
 
 @dataclass
@@ -319,6 +331,11 @@ def sentence_candidates(
     pool = [s for p in passages for s in p.sentences if s.usable]
     term_w = _local_weights([t.text for t in info.terms], [s.norm for s in pool], info)
     gram_w = _local_weights(sorted(info.bigrams), [s.norm for s in pool])
+    docs_of: dict[str, set[str]] = {}
+    for p in passages:
+        for s in p.sentences:
+            docs_of.setdefault(s.norm, set()).add(p.hit.citation.document_id)
+    echo_count = {k: len(v) for k, v in docs_of.items()}
     for p in passages:
         sents = p.sentences
         n = len(sents)
@@ -331,8 +348,10 @@ def sentence_candidates(
             "lexical": (p.hit.lexical_score or 0.0) / top_lexical,
             "dense": dense_value(p.hit) if use_dense else 0.0,
         }
+        title = normalize(p.hit.citation.title or "")
         words = [coverage(info, s.norm) for s in sents]
         pairs = [_pairs(info, s.grams) for s in sents]
+        headings = [_numbered_heading(sents, i) for i in range(n)]
         for i, s in enumerate(sents):
             if not s.usable:
                 continue
@@ -358,6 +377,13 @@ def sentence_candidates(
             f["pair_bigrams"] = _pairs(info, s.grams | (prev.grams if prev is not None else frozenset()))
             f["local_words"] = _weighted_share(term_w, s.norm)
             f["local_bigrams"] = _weighted_share(gram_w, s.norm)
+            f["heading"] = float(headings[i])
+            f["after_heading"] = words[i - 1] if prev is not None and (not prev.usable or headings[i - 1]) else 0.0
+            f["title"] = float(len(title) >= 6 and title in s.norm)
+            novel = len(s.grams - info.bigrams)
+            f["novel"] = min(novel, 40) / 20
+            f["lead"] = float(p.doc_start + s.start < 80)
+            f["echoes"] = min(echo_count.get(s.norm, 1) - 1, 3) / 3
             score = sum(weights.get(k, 0.0) * f[k] for k in SENTENCE_FEATURES)
             out.append(Candidate(p, i, score, f))
     return out

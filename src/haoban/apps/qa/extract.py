@@ -14,7 +14,15 @@ of them (`SENTENCE_WEIGHTS`):
   passage's retrieval rank and BM25 score relative to the best;
 - cue / unit: the sentence holds what the question type asks for (a number for 多少, a date for
   什么时候, a list for 哪些, documents for 材料, 应当/符合/具备 for 条件 …), a count in the asked unit;
-- length / short: long sentences must earn their place, fragments rarely answer.
+- length / short: long sentences must earn their place, fragments rarely answer;
+- heading / after_heading: a short numbered line without a comma that opens a paragraph
+  ("（六）优化网上办税缴费平台。") repeats the question's topic but does not answer it; the sentence after
+  it (or after a bare heading line) does, weighted by how well that heading matches;
+- title / lead / novel: the headline repeated at the top of a news item (the document title inside the
+  sentence, the first 80 characters of the document) rarely answers; how much the sentence says beyond
+  the question's own character pairs;
+- echoes: the same sentence in several retrieved documents (a notice and its reprints) is usually the
+  statement the question was written from.
 The weights are a softmax over each question's sentences (the ones overlapping the gold answer as
 targets) fitted on the dev half of the public policyqa questions only (benchmarks/qa.py `splits`).
 At most MAX_SENTENCES sentences are highlighted; chunks overlap, so sentences are compared by their
@@ -323,6 +331,7 @@ def sentence_candidates(
 ) -> list[Candidate]:
     """Every usable sentence of the passages with its features and score (unsorted)."""
     weights = SENTENCE_WEIGHTS if weights is None else weights
+    active = [(k, w) for k in SENTENCE_FEATURES if (w := weights.get(k, 0.0))]
     core_len = max(1, sum(len(r) for r in info.core))
     top_lexical = max((p.hit.lexical_score or 0.0 for p in passages), default=0.0) or 1.0
     out: list[Candidate] = []
@@ -378,13 +387,15 @@ def sentence_candidates(
             f["local_words"] = _weighted_share(term_w, s.norm)
             f["local_bigrams"] = _weighted_share(gram_w, s.norm)
             f["heading"] = float(headings[i])
-            f["after_heading"] = words[i - 1] if prev is not None and (not prev.usable or headings[i - 1]) else 0.0
+            f["after_heading"] = (
+                words[i - 1] if prev is not None and (not prev.usable or headings[i - 1]) else 0.0
+            )
             f["title"] = float(len(title) >= 6 and title in s.norm)
             novel = len(s.grams - info.bigrams)
             f["novel"] = min(novel, 40) / 20
             f["lead"] = float(p.doc_start + s.start < 80)
             f["echoes"] = min(echo_count.get(s.norm, 1) - 1, 3) / 3
-            score = sum(weights.get(k, 0.0) * f[k] for k in SENTENCE_FEATURES)
+            score = sum(w * f[k] for k, w in active)
             out.append(Candidate(p, i, score, f))
     return out
 

@@ -75,6 +75,10 @@ _ANSWER_CUES: dict[str, re.Pattern[str]] = {
     "why": re.compile(r"为了|旨在|目的|以便|为.*[，,]"),
     "yesno": re.compile(r"可以|不得|应当|允许|禁止|不予|予以|免征|免收|暂停|不再"),
     "material": re.compile(r"提交|提供|携带|出具|原件|复印件|证明|证书|证件|身份证|材料|申请表"),
+    # 措施 / 政策: what is done for whom (给予, 减免, 延长, 补贴 …), not the background of a notice.
+    "measure": re.compile(
+        r"给予|减免|免征|减征|免收|延长|延期|补贴|补助|奖励|支持|实行|实施|推行|开通|设立|暂停|放宽|简化|允许|缓缴|降低|提高"
+    ),
 }
 _TERMINAL = "。！？；;!?：:…”’）)】"
 _QUESTION_END = ("？", "?")

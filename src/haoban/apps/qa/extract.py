@@ -13,7 +13,8 @@ of them (`SENTENCE_WEIGHTS`):
   heading path and the heading line before it) and the best passage of its document match, and the
   passage's retrieval rank and BM25 score relative to the best;
 - cue / unit: the sentence holds what the question type asks for (a number for 多少, a date for
-  什么时候, a list for 哪些, documents for 材料, 应当/符合/具备 for 条件 …), a count in the asked unit;
+  什么时候, a list for 哪些, documents for 材料, 应当/符合/具备/要/一律 for 条件 and 要求, 给予/减免/延长 for
+  措施 and 政策 …), a count in the asked unit;
 - length / short: long sentences must earn their place, fragments rarely answer;
 - heading / after_heading: a short numbered line without a comma that opens a paragraph
   ("（六）优化网上办税缴费平台。") repeats the question's topic but does not answer it; the sentence after

@@ -101,3 +101,28 @@ def test_the_same_statement_in_a_reprint_is_cited_as_a_second_source():
     )
     text = ex.compose(result.windows)
     assert text.startswith("根据《")
+
+
+def test_a_numbered_heading_names_the_topic_and_the_next_sentence_answers():
+    text = "（六）优化网上办税缴费平台。加强电子税务局、手机APP等平台的运行维护，确保系统安全稳定。"
+    sents = [ex.Sentence(s, e, text[s:e], text[s:e], True) for s, e in ex.split_sentences(text)]
+    assert ex._numbered_heading(sents, 0) and not ex._numbered_heading(sents, 1)
+    info = analyze("如何优化网上办税缴费平台", doc_freq)
+    cands = {c.sentence.text: c for c in ex.sentence_candidates(info, ex.build_passages(info, [hit(text)]))}
+    answer = cands["加强电子税务局、手机APP等平台的运行维护，确保系统安全稳定。"]
+    assert cands["（六）优化网上办税缴费平台。"].features["heading"] == 1.0
+    assert answer.features["after_heading"] > 0
+
+
+def test_short_list_items_are_not_headings():
+    text = "（一）本人居民身份证原件。（二）购房合同或者不动产权证书。（三）租房提取的，提交住房租赁合同备案证明。"
+    sents = [ex.Sentence(s, e, text[s:e], text[s:e], True) for s, e in ex.split_sentences(text)]
+    assert [ex._numbered_heading(sents, i) for i in range(len(sents))] == [False, False, False]
+
+
+def test_measures_and_requirements_have_answer_cues():
+    measure = analyze("对小微企业有哪些扶持措施", doc_freq)
+    assert "measure" in measure.types
+    assert ex._cue(measure, "对小微企业给予房租减免。") > ex._cue(measure, "小微企业受疫情影响较大。")
+    demand = analyze("对复工企业提出了哪些要求", doc_freq)
+    assert ex._cue(demand, "企业要做好体温检测。") > ex._cue(demand, "主要领导到企业走访。")

@@ -13,8 +13,17 @@ of them (`SENTENCE_WEIGHTS`):
   heading path and the heading line before it) and the best passage of its document match, and the
   passage's retrieval rank and BM25 score relative to the best;
 - cue / unit: the sentence holds what the question type asks for (a number for 多少, a date for
-  什么时候, a list for 哪些, documents for 材料, 应当/符合/具备 for 条件 …), a count in the asked unit;
-- length / short: long sentences must earn their place, fragments rarely answer.
+  什么时候, a list for 哪些, documents for 材料, 应当/符合/具备/要/一律 for 条件 and 要求, 给予/减免/延长 for
+  措施 and 政策 …), a count in the asked unit;
+- length / short: long sentences must earn their place, fragments rarely answer;
+- heading / after_heading: a short numbered line without a comma that opens a paragraph
+  ("（六）优化网上办税缴费平台。") repeats the question's topic but does not answer it; the sentence after
+  it (or after a bare heading line) does, weighted by how well that heading matches;
+- title / lead / novel: the headline repeated at the top of a news item (the document title inside the
+  sentence, the first 80 characters of the document) rarely answers; how much the sentence says beyond
+  the question's own character pairs;
+- echoes: the same sentence in several retrieved documents (a notice and its reprints) is usually the
+  statement the question was written from.
 The weights are a softmax over each question's sentences (the ones overlapping the gold answer as
 targets) fitted on the dev half of the public policyqa questions only (benchmarks/qa.py `splits`).
 At most MAX_SENTENCES sentences are highlighted; chunks overlap, so sentences are compared by their
@@ -55,7 +64,10 @@ _ANSWER_CUES: dict[str, re.Pattern[str]] = {
         r"\d{1,2}月\d{1,2}日|\d{4}年|\d{1,2}日|[一二三四五六七八九十\d]+个?(?:工作日|日|天|月|年|小时)|起|以前|之前|以内|之内|为止|期间|截至|每年|每月|每季度|每周|每天|每日|当日|即时|立即"
     ),
     "list": re.compile(r"、.*、|；|：|（[一二三四五六七八九十]+）|(?:^|\s)\d{1,2}[.．、]|包括|如下"),
-    "condition": re.compile(r"应当|符合|具备|满足|须|需|必须|条件|不得|方可|具有|持有|年满"),
+    # 条件 and 要求: what must be met or done (要保证, 一律, 严禁), not 需要 / 主要 / 重要 / 要素.
+    "condition": re.compile(
+        r"应当|符合|具备|满足|须|需|必须|条件|不得|方可|具有|持有|年满|要求|严禁|一律|不准|务必|(?<![需主重必只])要(?![求素点])"
+    ),
     "how": re.compile(r"可以|可通过|通过|向|到|办理|提交|申请|登录|拨打|前往|采取|实行|实施|推行|开展"),
     "where": re.compile(
         r"窗口|中心|大厅|地点|派出所|网站|网上|平台|地址|所在地|居住地|app|小程序|热线|医院|机构"
@@ -64,6 +76,10 @@ _ANSWER_CUES: dict[str, re.Pattern[str]] = {
     "why": re.compile(r"为了|旨在|目的|以便|为.*[，,]"),
     "yesno": re.compile(r"可以|不得|应当|允许|禁止|不予|予以|免征|免收|暂停|不再"),
     "material": re.compile(r"提交|提供|携带|出具|原件|复印件|证明|证书|证件|身份证|材料|申请表"),
+    # 措施 / 政策: what is done for whom (给予, 减免, 延长, 补贴 …), not the background of a notice.
+    "measure": re.compile(
+        r"给予|减免|免征|减征|免收|延长|延期|补贴|补助|奖励|支持|实行|实施|推行|开通|设立|暂停|放宽|简化|允许|缓缴|降低|提高"
+    ),
 }
 _TERMINAL = "。！？；;!?：:…”’）)】"
 _QUESTION_END = ("？", "?")
@@ -244,18 +260,30 @@ SENTENCE_FEATURES = (
     "words", "bigrams", "phrase", "cue", "unit", "after_question", "prev_words", "prev_bigrams",
     "next_words", "intro", "passage", "passage_bigrams", "document", "topic", "rank", "lexical",
     "length", "short", "list_item", "pair_words", "pair_bigrams", "local_words", "local_bigrams", "dense",
+    "heading", "after_heading", "title", "novel", "lead", "echoes",
 )  # fmt: skip
 SENTENCE_WEIGHTS: dict[str, float] = {
-    "words": 0.32, "bigrams": 0.37, "phrase": 1.2, "cue": 1.42, "unit": 1.06, "after_question": 0.23,
-    "prev_words": 0.15, "prev_bigrams": -0.07, "next_words": -1.02, "intro": -0.16, "passage": 2.82,
-    "passage_bigrams": 5.13, "document": 3.51, "topic": 0.72, "rank": -0.18, "lexical": 1.54, "length": -0.46,
-    "short": -2.41, "list_item": 0.0, "pair_words": 1.38, "pair_bigrams": 2.46, "local_words": 0.56,
-    "local_bigrams": 1.39, "dense": 0.0,
+    "words": 0.14, "bigrams": 0.7, "phrase": 1.25, "cue": 1.37, "unit": 1.09, "after_question": -1.07,
+    "prev_words": -0.35, "prev_bigrams": -0.61, "next_words": -0.94, "intro": -0.35, "passage": 0.85,
+    "passage_bigrams": 3.36, "document": 3.42, "topic": 0.72, "rank": 0.44, "lexical": 3.07, "length": -0.39,
+    "short": -1.47, "list_item": 0.39, "pair_words": 1.77, "pair_bigrams": 2.45, "local_words": 0.21,
+    "local_bigrams": 1.17, "heading": -1.81, "after_heading": 3.09, "title": -0.78, "novel": 0.19,
+    "lead": -0.27, "echoes": 1.47, "dense": 0.0,
 }  # fmt: skip
 HYBRID_SENTENCE_WEIGHTS: dict[str, float] = dict(SENTENCE_WEIGHTS)
 _LIST_ITEM = re.compile(
     r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d{1,2}[.．、]|第[一二三四五六七八九十]+[，,、])"
 )
+
+
+def _numbered_heading(sents: list[Sentence], i: int) -> bool:
+    """A short numbered line without a comma that opens a paragraph: "（六）优化网上办税缴费平台。" names a
+    topic, the answer follows it. A short item followed by the next item ("（一）身份证原件。") is a list."""
+    text = sents[i].text
+    m = _LIST_ITEM.match(text)
+    if not m or len(text) - m.end() > 24 or any(ch in text[m.end() :] for ch in "，,；;"):
+        return False
+    return i + 1 >= len(sents) or not _LIST_ITEM.match(sents[i + 1].text)
 
 
 @dataclass
@@ -311,6 +339,7 @@ def sentence_candidates(
 ) -> list[Candidate]:
     """Every usable sentence of the passages with its features and score (unsorted)."""
     weights = SENTENCE_WEIGHTS if weights is None else weights
+    active = [(k, w) for k in SENTENCE_FEATURES if (w := weights.get(k, 0.0))]
     core_len = max(1, sum(len(r) for r in info.core))
     top_lexical = max((p.hit.lexical_score or 0.0 for p in passages), default=0.0) or 1.0
     out: list[Candidate] = []
@@ -319,6 +348,11 @@ def sentence_candidates(
     pool = [s for p in passages for s in p.sentences if s.usable]
     term_w = _local_weights([t.text for t in info.terms], [s.norm for s in pool], info)
     gram_w = _local_weights(sorted(info.bigrams), [s.norm for s in pool])
+    docs_of: dict[str, set[str]] = {}
+    for p in passages:
+        for s in p.sentences:
+            docs_of.setdefault(s.norm, set()).add(p.hit.citation.document_id)
+    echo_count = {k: len(v) for k, v in docs_of.items()}
     for p in passages:
         sents = p.sentences
         n = len(sents)
@@ -331,8 +365,10 @@ def sentence_candidates(
             "lexical": (p.hit.lexical_score or 0.0) / top_lexical,
             "dense": dense_value(p.hit) if use_dense else 0.0,
         }
+        title = normalize(p.hit.citation.title or "")
         words = [coverage(info, s.norm) for s in sents]
         pairs = [_pairs(info, s.grams) for s in sents]
+        headings = [_numbered_heading(sents, i) for i in range(n)]
         for i, s in enumerate(sents):
             if not s.usable:
                 continue
@@ -358,7 +394,16 @@ def sentence_candidates(
             f["pair_bigrams"] = _pairs(info, s.grams | (prev.grams if prev is not None else frozenset()))
             f["local_words"] = _weighted_share(term_w, s.norm)
             f["local_bigrams"] = _weighted_share(gram_w, s.norm)
-            score = sum(weights.get(k, 0.0) * f[k] for k in SENTENCE_FEATURES)
+            f["heading"] = float(headings[i])
+            f["after_heading"] = (
+                words[i - 1] if prev is not None and (not prev.usable or headings[i - 1]) else 0.0
+            )
+            f["title"] = float(len(title) >= 6 and title in s.norm)
+            novel = len(s.grams - info.bigrams)
+            f["novel"] = min(novel, 40) / 20
+            f["lead"] = float(p.doc_start + s.start < 80)
+            f["echoes"] = min(echo_count.get(s.norm, 1) - 1, 3) / 3
+            score = sum(w * f[k] for k, w in active)
             out.append(Candidate(p, i, score, f))
     return out
 

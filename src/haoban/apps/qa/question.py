@@ -50,6 +50,7 @@ _HOW_Q = re.compile(r"如何|怎么|怎样|流程|程序|步骤|手续|办理|�
 _WHERE_Q = re.compile(r"哪里|何处|地点|在哪|去哪|哪儿|地址|窗口|到哪")
 _WHO_Q = re.compile(r"谁|哪个部门|哪些部门|哪个单位|哪些单位|哪家|什么部门|什么单位|由哪|负责")
 _WHY_Q = re.compile(r"为什么|为何|目的|原因|意义")
+_MEASURE_Q = re.compile(r"措施|举措|政策|办法|做法|手段|行动|安排")
 _YESNO_Q = re.compile(r"是否|能否|可否|能不能|可不可以|是不是|有没有|会不会|吗[？?]?$")
 
 QUESTION_TYPES: dict[str, re.Pattern[str]] = {
@@ -63,6 +64,7 @@ QUESTION_TYPES: dict[str, re.Pattern[str]] = {
     "who": _WHO_Q,
     "why": _WHY_Q,
     "yesno": _YESNO_Q,
+    "measure": _MEASURE_Q,
 }
 
 _CJK_ONE = re.compile(r"[\u3400-\u9fff]")

@@ -114,6 +114,21 @@ def test_a_numbered_heading_names_the_topic_and_the_next_sentence_answers():
     assert answer.features["after_heading"] > 0
 
 
+def test_a_heading_behind_the_note_closing_the_previous_paragraph_is_still_a_heading():
+    text = "（责任单位：市财政局、各区政府） 7.加强医疗费用保障。确诊患者救治费用个人自付部分由财政予以全额补助。"
+    sents = [ex.Sentence(s, e, text[s:e], text[s:e], True) for s, e in ex.split_sentences(text)]
+    assert ex._numbered_heading(sents, 0) and not ex._numbered_heading(sents, 1)
+
+
+def test_the_sentence_after_one_restating_the_question_gets_its_coverage():
+    text = "居住证办理需要提交的材料如下。本人身份证原件、近期照片和居住证明。居住证由公安机关负责签发。"
+    info = analyze("居住证办理需要提交哪些材料", doc_freq)
+    cands = {c.sentence.text: c for c in ex.sentence_candidates(info, ex.build_passages(info, [hit(text)]))}
+    assert cands["本人身份证原件、近期照片和居住证明。"].features["after_restate"] > 0.5
+    # the sentence before it says something new: no restatement
+    assert cands["居住证由公安机关负责签发。"].features["after_restate"] == 0.0
+
+
 def test_short_list_items_are_not_headings():
     text = "（一）本人居民身份证原件。（二）购房合同或者不动产权证书。（三）租房提取的，提交住房租赁合同备案证明。"
     sents = [ex.Sentence(s, e, text[s:e], text[s:e], True) for s, e in ex.split_sentences(text)]

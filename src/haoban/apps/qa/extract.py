@@ -47,6 +47,7 @@ from haoban.text.sentences import split_sentences
 MAX_PASSAGES = 12  # passages whose sentences are considered
 MAX_SENTENCES = 3  # distinct sentences highlighted in one answer (its echoes in other documents aside)
 SENTENCE_MARGIN = 4.0  # a further sentence is highlighted only when it scores within this of the best
+RESTATE_NOVEL = 8  # character pairs beyond the question's that a sentence restating it may add
 MAX_ECHOES = 2  # other documents cited for the same statement (a notice and its reprints)
 SAME_TEXT = 0.8  # share of character pairs two sentences must have in common to count as one statement
 
@@ -260,7 +261,7 @@ SENTENCE_FEATURES = (
     "words", "bigrams", "phrase", "cue", "unit", "after_question", "prev_words", "prev_bigrams",
     "next_words", "intro", "passage", "passage_bigrams", "document", "topic", "rank", "lexical",
     "length", "short", "list_item", "pair_words", "pair_bigrams", "local_words", "local_bigrams", "dense",
-    "heading", "after_heading", "title", "novel", "lead", "echoes",
+    "heading", "after_heading", "title", "novel", "lead", "echoes", "after_restate",
 )  # fmt: skip
 SENTENCE_WEIGHTS: dict[str, float] = {
     "words": 0.14, "bigrams": 0.7, "phrase": 1.25, "cue": 1.37, "unit": 1.09, "after_question": -1.07,
@@ -268,7 +269,7 @@ SENTENCE_WEIGHTS: dict[str, float] = {
     "passage_bigrams": 3.36, "document": 3.42, "topic": 0.72, "rank": 0.44, "lexical": 3.07, "length": -0.39,
     "short": -1.47, "list_item": 0.39, "pair_words": 1.77, "pair_bigrams": 2.45, "local_words": 0.21,
     "local_bigrams": 1.17, "heading": -1.81, "after_heading": 3.09, "title": -0.78, "novel": 0.19,
-    "lead": -0.27, "echoes": 1.47, "dense": 0.0,
+    "lead": -0.27, "echoes": 1.47, "after_restate": 3.0, "dense": 0.0,
 }  # fmt: skip
 HYBRID_SENTENCE_WEIGHTS: dict[str, float] = dict(SENTENCE_WEIGHTS)
 _LIST_ITEM = re.compile(
@@ -279,11 +280,16 @@ _LIST_ITEM = re.compile(
 def _numbered_heading(sents: list[Sentence], i: int) -> bool:
     """A short numbered line without a comma that opens a paragraph: "（六）优化网上办税缴费平台。" names a
     topic, the answer follows it. A short item followed by the next item ("（一）身份证原件。") is a list."""
-    text = sents[i].text
+    text = _NOTE.sub("", sents[i].text)
     m = _LIST_ITEM.match(text)
     if not m or len(text) - m.end() > 24 or any(ch in text[m.end() :] for ch in "，,；;"):
         return False
     return i + 1 >= len(sents) or not _LIST_ITEM.match(sents[i + 1].text)
+
+
+# A note closing the previous paragraph that the sentence splitter left in front of a heading:
+# "（责任单位：市财政局、各区政府） 7.加强医疗费用保障。"
+_NOTE = re.compile(r"^\s*[（(][^（）()]{0,40}[：:][^（）()]{0,60}[）)]\s*")
 
 
 @dataclass
@@ -403,6 +409,10 @@ def sentence_candidates(
             f["novel"] = min(novel, 40) / 20
             f["lead"] = float(p.doc_start + s.start < 80)
             f["echoes"] = min(echo_count.get(s.norm, 1) - 1, 3) / 3
+            # The sentence before says little beyond the question's own character pairs: it restates the
+            # question ("在援企稳岗方面……措施如下：", a restated heading), the answer is this one.
+            restating = prev is not None and prev.usable and len(prev.grams - info.bigrams) <= RESTATE_NOVEL
+            f["after_restate"] = words[i - 1] if restating else 0.0
             score = sum(w * f[k] for k, w in active)
             out.append(Candidate(p, i, score, f))
     return out

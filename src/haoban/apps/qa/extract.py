@@ -24,6 +24,10 @@ of them (`SENTENCE_WEIGHTS`):
   the question's own character pairs;
 - echoes: the same sentence in several retrieved documents (a notice and its reprints) is usually the
   statement the question was written from.
+- after_restate: the sentence before says little beyond the question's own character pairs (it restates
+  the question: "……措施如下", a restated heading): this one, weighted by how well that one matches, is
+  the answer. Its weight was set on the dev half with the other weights fixed (a full refit on the new
+  retrieval lowered the dev hits).
 The weights are a softmax over each question's sentences (the ones overlapping the gold answer as
 targets) fitted on the dev half of the public policyqa questions only (benchmarks/qa.py `splits`).
 At most MAX_SENTENCES sentences are highlighted; chunks overlap, so sentences are compared by their

@@ -53,6 +53,7 @@ def test_bigrams_find_a_passage_jieba_segments_differently(service: KnowledgeSer
 def test_index_of_an_older_format_is_rebuilt_on_load(settings, caplog):
     """A base indexed before character bigrams existed (no format recorded, words only) gets them on load."""
     import json
+    import logging
 
     import bm25s
     from sqlalchemy import select
@@ -80,8 +81,14 @@ def test_index_of_an_older_format_is_rebuilt_on_load(settings, caplog):
     svc = KnowledgeService(settings, embedder=None)
     try:
         assert [seg.format for seg in svc._view(kb_id, False).segments] == [1]
-        with caplog.at_level("INFO"):
-            hits = svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits
+        # haoban's logger stops propagating once an earlier test (the CLI) has configured logging: listen on it.
+        logger = logging.getLogger("haoban")
+        logger.addHandler(caplog.handler)
+        try:
+            with caplog.at_level("INFO", logger="haoban"):
+                hits = svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits
+        finally:
+            logger.removeHandler(caplog.handler)
         assert hits
         assert "lexical index upgraded" in caplog.text
         view = svc.view(kb_id)

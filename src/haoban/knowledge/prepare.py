@@ -27,6 +27,11 @@ def embedding_input(title: str, heading_path: str, text: str) -> str:
     return f"{head}\n{text}" if head else text
 
 
+def title_tokens(title: str) -> list[str]:
+    """The title's words and bigrams, indexed with every chunk of its document."""
+    return tokenize(title) + char_bigrams(title)
+
+
 def index_tokens(title_tokens: list[str], heading_path: str, text: str) -> list[str]:
     """What the BM25 index holds for a chunk: words (search mode) and character bigrams of its title,
     heading path and text; the bigrams catch phrases jieba segments differently in a question."""
@@ -61,10 +66,10 @@ def prepare(source: str, fmt: str, text: str, meta: dict[str, Any], extra: dict[
     if not doc.chunks:
         raise EmptyFile(detail={"file": source})
     title = meta.get("title") or ""
-    title_tokens = tokenize(title) + char_bigrams(title)
+    in_title = title_tokens(title)
     for c in doc.chunks:
         # Title and heading words are indexed with every chunk, so a passage is found by what its
         # document is about even when the passage itself does not repeat it.
-        doc.tokens.append(index_tokens(title_tokens, c.heading_path, c.text))
+        doc.tokens.append(index_tokens(in_title, c.heading_path, c.text))
         doc.hashes.append(text_hash(embedding_input(title, c.heading_path, c.text)))
     return doc

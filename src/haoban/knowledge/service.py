@@ -41,6 +41,7 @@ from haoban.knowledge.prepare import (
     index_tokens,
     prepare,
     text_hash,
+    title_tokens,
 )
 from haoban.knowledge.schemas import (
     DocumentInfo,
@@ -64,7 +65,6 @@ from haoban.safety.models import Department, KbGrant
 from haoban.safety.users import UserService
 from haoban.store.db import Database
 from haoban.store.models import Chunk, Document, Embedding, KnowledgeBase, LexicalSegment, new_id
-from haoban.text.segment import char_bigrams, tokenize
 
 log = get_logger("knowledge")
 
@@ -697,12 +697,15 @@ class KnowledgeService:
             tokens = []
             for cid, path, text, title in rows:
                 if title not in titles:
-                    titles[title] = tokenize(title or "") + char_bigrams(title or "")
+                    titles[title] = title_tokens(title or "")
                 tokens.append({"id": cid, "tokens": " ".join(index_tokens(titles[title], path, text))})
             if tokens:
                 with self.db.session() as s:
                     s.execute(update(Chunk), tokens)
-        self._merge_segments(kb_id, live, []) if rows else self._merge_segments(kb_id, [], live)
+        if rows:
+            self._merge_segments(kb_id, live, [])
+        else:  # only deleted chunks were left in them
+            self._merge_segments(kb_id, [], live)
         log_event(log, "lexical index upgraded", kb_id=kb_id, segments=len(live), chunks=len(rows),
                   to_format=LEXICAL_FORMAT, seconds=round(time.monotonic() - t0, 2))
         return True

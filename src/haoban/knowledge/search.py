@@ -171,9 +171,14 @@ def _rank(
     doc_of = {cid: doc for cid, doc, *_ in lexical} | {cid: doc for cid, doc, *_ in dense}
     lex_rank = _doc_ranks(lexical)
     den_rank = _doc_ranks(dense)
-    second: dict[str, list[float]] = {}
+    # `dense` is best first (a document's chunks share one base, so cosine and normalised value agree on
+    # the order): a document's second entry is its runner-up.
+    seen: set[str] = set()
+    runner_up: dict[str, float] = {}
     for _cid, doc, _sim, norm in dense:
-        second.setdefault(doc, []).append(max(norm, 0.0))
+        if doc in seen:
+            runner_up.setdefault(doc, max(norm, 0.0))
+        seen.add(doc)
     # Coverage comes from each chunk's own base (ids are unique across bases).
     by_view: dict[int, tuple[KBView, list[str]]] = {}
     for cid in doc_of:
@@ -190,14 +195,13 @@ def _rank(
     w = HYBRID_WEIGHTS if dense else LEXICAL_WEIGHTS
     out = {}
     for cid, doc in doc_of.items():
-        runner_up = sorted(second.get(doc, []), reverse=True)[1:2]
         features = {
             "lexical": lex.get(cid, lex_floor),
             "dense": den.get(cid, den_floor),
             "coverage": cover[cid],
             "doc_coverage": doc_cover[doc],
             "doc_chunks": math.log(max(doc_size[doc], 1.0)),
-            "dense_second": runner_up[0] if runner_up else 0.0,
+            "dense_second": runner_up.get(doc, 0.0),
             "lexical_rank": 1 / (lex_rank[doc] + 2) if doc in lex_rank else 0.0,
             "dense_rank": 1 / (den_rank[doc] + 2) if doc in den_rank else 0.0,
         }

@@ -379,6 +379,7 @@ def sentence_candidates(
         words = [coverage(info, s.norm) for s in sents]
         pairs = [_pairs(info, s.grams) for s in sents]
         headings = [_numbered_heading(sents, i) for i in range(n)]
+        novel = [len(s.grams - info.bigrams) for s in sents]  # character pairs beyond the question's
         for i, s in enumerate(sents):
             if not s.usable:
                 continue
@@ -409,13 +410,12 @@ def sentence_candidates(
                 words[i - 1] if prev is not None and (not prev.usable or headings[i - 1]) else 0.0
             )
             f["title"] = float(len(title) >= 6 and title in s.norm)
-            novel = len(s.grams - info.bigrams)
-            f["novel"] = min(novel, 40) / 20
+            f["novel"] = min(novel[i], 40) / 20
             f["lead"] = float(p.doc_start + s.start < 80)
             f["echoes"] = min(echo_count.get(s.norm, 1) - 1, 3) / 3
             # The sentence before says little beyond the question's own character pairs: it restates the
             # question ("在援企稳岗方面……措施如下：", a restated heading), the answer is this one.
-            restating = prev is not None and prev.usable and len(prev.grams - info.bigrams) <= RESTATE_NOVEL
+            restating = prev is not None and prev.usable and novel[i - 1] <= RESTATE_NOVEL
             f["after_restate"] = words[i - 1] if restating else 0.0
             score = sum(w * f[k] for k, w in active)
             out.append(Candidate(p, i, score, f))

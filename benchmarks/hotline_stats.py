@@ -18,6 +18,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +39,8 @@ STATUSES = ["closed"] * 60 + ["visited"] * 10 + ["answered"] * 15 + ["processing
     ["dispatched"] * 2 + ["merged"] * 5  # fmt: skip
 
 
-def synth(n: int, now: datetime, seed: int = 7) -> list[dict]:
+def synth(n: int, now: datetime, seed: int = 7, batch: int = 20_000) -> Iterator[list[dict]]:
+    """The tickets in batches, so building them does not set the process's peak memory."""
     rnd = random.Random(seed)
     rows = []
     for i in range(n):
@@ -54,7 +56,11 @@ def synth(n: int, now: datetime, seed: int = 7) -> list[dict]:
             satisfaction=rnd.choice([None, "满意", "基本满意", "不满意"]) if done else None,
             reopen_count=int(rnd.random() < 0.03), needs_review=rnd.random() < 0.05,
         ))  # fmt: skip
-    return rows
+        if len(rows) == batch:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
 
 
 def main() -> None:
@@ -68,12 +74,10 @@ def main() -> None:
         try:
             svc = HotlineService(ks)
             print(f"合成 {args.tickets} 张工单 …", file=sys.stderr)
-            rows = synth(args.tickets, now)
             with ks.db.session() as s:
-                for j in range(0, len(rows), 20_000):
-                    s.execute(insert(Ticket), rows[j : j + 20_000])
+                for rows in synth(args.tickets, now):
+                    s.execute(insert(Ticket), rows)
                 s.commit()
-            del rows
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             times = []
             for _ in range(args.repeat):

@@ -2,7 +2,7 @@
 
 Everything is aggregated by the database (GROUP BY with conditional sums), so the figures for a year of a
 city's tickets cost one pass of the database, not a copy of every row in Python: on 300k tickets the
-Python version took 28 s and 0.8 GB (benchmarks/hotline_stats.py measures this one).
+Python version took 10.6 s and 400 MB, this one 2.6 s and under 20 MB (benchmarks/hotline_stats.py).
 """
 
 from __future__ import annotations
@@ -50,19 +50,23 @@ def _local_day(s: Session) -> Any:
 def collect(s: Session, where: list[ColumnElement[bool]], now: datetime, top_hotspots: int = 20) -> StatsOut:
     now = now.astimezone(UTC)
 
-    def grouped(column: Any) -> list[tuple[Any, int]]:
+    def grouped(column: Any, label: Any = lambda k: k or "未分类") -> Counter[str]:
+        """Counts per value of `column`; NULL and "" (both "" after _unindexed) count as 未分类."""
         key = _unindexed(column)
-        return [(k or None, n) for k, n in s.execute(select(key, func.count()).where(*where).group_by(key))]
+        out: Counter[str] = Counter()
+        for k, n in s.execute(select(key, func.count()).where(*where).group_by(key)):
+            out[label(k)] += n
+        return out
 
-    by_status = grouped(Ticket.status)
+    by_status = grouped(Ticket.status, lambda k: STATUS_LABELS.get(k, k))
     review_queue = s.scalar(select(func.count()).where(*where, Ticket.needs_review.is_(True), Ticket.status.not_in(TERMINAL)))
     overdue, warning = sla_counts(s, where, now)
     return StatsOut(
-        total=sum(n for _, n in by_status),
-        by_status=_merge((STATUS_LABELS.get(k, k), n) for k, n in by_status),
-        by_request_type=_merge((k or "未分类", n) for k, n in grouped(Ticket.request_type)),
-        by_domain=dict(Counter(_merge((k or "未分类", n) for k, n in grouped(Ticket.domain))).most_common()),
-        by_day=dict(sorted(grouped(_local_day(s)))),
+        total=sum(by_status.values()),
+        by_status=dict(by_status),
+        by_request_type=dict(grouped(Ticket.request_type)),
+        by_domain=dict(grouped(Ticket.domain).most_common()),
+        by_day=dict(sorted(grouped(_local_day(s)).items())),
         departments=department_stats(s, where, now),
         hotspots=hotspots(s, where, top_hotspots),
         review_queue=review_queue or 0,
@@ -88,13 +92,6 @@ def sla_counts(s: Session, where: list[ColumnElement[bool]], now: datetime) -> t
         running, Ticket.due_at > now, Ticket.due_at > Ticket.received_at, due * (1 - r) + received * r < now.timestamp()
     )) or 0  # fmt: skip
     return overdue, warning
-
-
-def _merge(pairs: Any) -> dict[str, int]:
-    out: Counter[str] = Counter()
-    for k, n in pairs:
-        out[k] += n
-    return dict(out)
 
 
 def department_stats(s: Session, where: list[ColumnElement[bool]], now: datetime) -> list[DepartmentStats]:

@@ -133,6 +133,8 @@ class KBView:
     dense: DenseView = field(default_factory=DenseView.empty)
     # Filter results (documents ruled out) for this generation, keyed by the filter's JSON.
     excluded_cache: dict[str, set[str] | None] = field(default_factory=dict)
+    # Copy-detection signatures of documents met in search results (knowledge/copies.py), this generation.
+    signatures: dict[str, np.ndarray | None] = field(default_factory=dict)
 
     def lexical_top(self, tokens: list[str], excluded: set[str] | None, k: int) -> list[tuple[str, str, float]]:
         """Best k (chunk id, doc id, score) over all segments, scores > 0 only; excluded: document ids."""

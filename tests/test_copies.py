@@ -148,3 +148,20 @@ def test_api_returns_copies_and_can_keep_them_apart(settings):
         assert len({h["citation"]["document_id"] for h in apart}) == len({h["citation"]["document_id"] for h in folded}) + 1
         posted = api.post("/api/search", json={"query": params["q"], "kbs": ["政策库"], "mode": "lexical"}).json()
         assert [h["copies"] for h in posted["hits"]] == [h["copies"] for h in folded]
+
+
+def test_fold_puts_every_copy_under_the_best_ranked_one():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2**32, size=copies.SIGNATURE_HASHES, dtype=np.uint64).astype(np.uint32)
+    near = base.copy()
+    near[:6] += 1  # 95% of the hashes agree
+    far = base.copy()
+    far[:40] += 1  # 69%: a different text
+    sigs = {"a": base, "b": near, "c": base.copy(), "d": far}
+    ranked = [("a1", 1), ("d1", 1), ("b1", 1), ("a2", 1), ("c1", 1), ("x1", 1)]  # x has no signature
+    doc_of = {"a1": "a", "a2": "a", "b1": "b", "c1": "c", "d1": "d", "x1": "x"}
+    top, found = copies.fold(ranked, doc_of, lambda docs: {d: sigs[d] for d in docs if d in sigs}, top_k=3)
+    assert top == [("a1", 1), ("d1", 1), ("a2", 1)]  # three shown entries: the copies took no slot
+    assert found == {"a": ["b", "c"]}
+    top, found = copies.fold(ranked, doc_of, lambda docs: {d: sigs[d] for d in docs if d in sigs}, top_k=10)
+    assert [c for c, _ in top] == ["a1", "d1", "a2", "x1"] and found == {"a": ["b", "c"]}

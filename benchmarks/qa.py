@@ -5,7 +5,9 @@ docid, answer, answer_start) through the project's own ingest path, asks every q
 QAService (use_model=False) and scores:
 
 - span_hit: the gold answer span [answer_start, answer_start + len(answer)) overlaps a highlighted
-  sentence of a citation of the gold document (highlight offsets + citation start = document offsets);
+  sentence of a citation of the gold document (highlight offsets + citation start = document offsets),
+  or of a copy of it (a repost, knowledge/copies.py) where the answer text stands in the copy
+  (`found_in_copy` counts those);
 - wrongful_refusal_rate: answerable questions refused;
 - oos_refusal_rate: questions of --oos (unanswerable by the corpus) refused;
 - p50_ms / p95_ms: time of QAService.ask over all questions;
@@ -33,10 +35,13 @@ import argparse
 import hashlib
 import json
 import platform
+import re
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -44,6 +49,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from haoban.apps.qa import QAService  # noqa: E402
 from haoban.config import Settings  # noqa: E402
 from haoban.errors import NotFound  # noqa: E402
+from haoban.knowledge import copies  # noqa: E402
 from haoban.knowledge.service import KnowledgeService, TextItem  # noqa: E402
 from haoban.store.models import Document  # noqa: E402
 
@@ -84,14 +90,21 @@ def build(svc: KnowledgeService, corpus: list[dict], embed: bool) -> dict:
     return stats
 
 
-def span_hit(answer, gold_doc: str, start: int, end: int, source_of: dict[str, str]) -> bool:
+def span_hit(answer, q: dict, source_of: dict[str, str], copy_of_gold) -> str | None:
+    """"gold" when a highlighted sentence of a citation of the gold document overlaps the gold answer span;
+    "copy" when it is a citation of a copy of the gold document (a repost: knowledge/copies.py) and the
+    highlight overlaps the answer text where it stands in that copy; None otherwise."""
+    gold = str(q["docid"])
+    start = int(q["answer_start"])
+    spans = {gold: [(start, start + len(q["answer"]))]}
     for c in answer.citations:
-        if source_of.get(c.document_id) != gold_doc:
-            continue
+        src = source_of.get(c.document_id)
+        if src not in spans:
+            spans[src] = copy_of_gold(src, q["answer"])
         for hs, he in c.highlights:
-            if c.start + hs < end and start < c.start + he:
-                return True
-    return False
+            if any(c.start + hs < e and s < c.start + he for s, e in spans[src]):
+                return "gold" if src == gold else "copy"
+    return None
 
 
 def split_of(q: dict) -> str:
@@ -162,23 +175,37 @@ def main() -> None:
             svc.embedder = None  # nothing to search by vectors: do not load the model for the queries
 
     with svc.db.session() as s:
-        source_of = dict(s.query(Document.id, Document.source).all())
+        docs = s.query(Document.id, Document.source, Document.signature, Document.text).filter(Document.kb_id == svc.kb_id(KB)).all()
+    source_of = {d.id: d.source for d in docs}
+    by_source = {d.source: d for d in docs}
+
+    def copy_of_gold(gold: str):
+        """Where the answer stands in a document that is a copy of the gold one (none if it is no copy)."""
+        sig = copies.decode(by_source[gold].signature)
+
+        def spans(src: str | None, text: str) -> list[tuple[int, int]]:
+            doc = by_source.get(src)
+            if doc is None or float(np.mean(copies.decode(doc.signature) == sig)) < copies.COPY_JACCARD:
+                return []
+            return [(m.start(), m.start() + len(text)) for m in re.finditer(re.escape(text), doc.text)]
+
+        return spans
+
     qa = QAService(svc)
     warm = qa.ask("预热", kbs=[KB], use_model=False)  # load the dictionaries and indexes before timing
 
     details = []
     latencies: list[float] = []
-    hits = refused = 0
+    hits = refused = in_copies = 0
     conversations = [warm.conversation_id]
     for i, q in enumerate(questions, 1):
         t0 = time.perf_counter()
         answer = qa.ask(q["question"], kbs=[KB], use_model=False)
         latencies.append((time.perf_counter() - t0) * 1000)
         conversations.append(answer.conversation_id)
-        start = int(q["answer_start"])
-        ok = answer.mode != "refusal" and span_hit(
-            answer, str(q["docid"]), start, start + len(q["answer"]), source_of
-        )
+        found = span_hit(answer, q, source_of, copy_of_gold(str(q["docid"]))) if answer.mode != "refusal" else None
+        ok = found is not None
+        in_copies += found == "copy"
         hits += ok
         refused += answer.mode == "refusal"
         details.append(
@@ -226,6 +253,7 @@ def main() -> None:
         "p50_ms": percentile(latencies, 0.5),
         "p95_ms": percentile(latencies, 0.95),
         "questions": overall["questions"],
+        "found_in_copy": in_copies,
         "oos_questions": overall["oos_questions"],
         "highlight_sentences": overall["highlight_sentences"],
         "highlight_chars": overall["highlight_chars"],

@@ -7,7 +7,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, bindparam, func, not_, select
 
 from haoban.errors import InvalidInput
 from haoban.knowledge.schemas import Citation, SearchFilters, SearchHit, SearchResult
@@ -233,43 +233,46 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str]) -
     if not top:
         return []
     ids = [cid for cid, _ in top]
-    with service.db.session() as s:
-        # Only the document columns a citation needs: a document's full text can be megabytes.
-        rows = {
-            c.id: (c, d)
-            for c, *d in s.execute(
-                select(Chunk, Document.id, Document.title, Document.doc_number, Document.issuer)
-                .join(Document, Document.id == Chunk.document_id)
-                .where(Chunk.id.in_(ids))
-            )
-        }
-    terms = highlight_terms(query, tokens)
+    # One query, only the columns a hit shows: a chunk's stored tokens and a document's full text are large.
+    with service.db.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(_HIT_ROWS, {"ids": ids})}
+    pattern = _terms_pattern(highlight_terms(query, tokens))
     hits = []
     for cid, (score, lex, den) in top:
-        if cid not in rows:
+        r = rows.get(cid)
+        if r is None:
             continue  # deleted between ranking and fetching
-        c, d = rows[cid]
         hits.append(
             SearchHit(
-                chunk_id=c.id,
-                kb_id=c.kb_id,
+                chunk_id=r.id,
+                kb_id=r.kb_id,
                 score=round(score, 6),
                 lexical_score=None if lex is None else round(lex, 4),
                 dense_score=None if den is None else round(den, 4),
-                text=c.text,
-                highlights=find_terms(c.text, terms),
+                text=r.text,
+                highlights=_find(r.text, pattern),
                 citation=Citation(
-                    document_id=d[0],
-                    title=d[1],
-                    doc_number=d[2],
-                    issuer=d[3],
-                    heading_path=c.heading_path,
-                    start=c.start,
-                    end=c.end,
+                    document_id=r.document_id,
+                    title=r.title,
+                    doc_number=r.doc_number,
+                    issuer=r.issuer,
+                    heading_path=r.heading_path,
+                    start=r.start,
+                    end=r.end,
                 ),
             )
         )
     return hits
+
+
+_HIT_ROWS = (
+    select(
+        Chunk.id, Chunk.kb_id, Chunk.text, Chunk.heading_path, Chunk.start, Chunk.end,
+        Chunk.document_id, Document.title, Document.doc_number, Document.issuer,
+    )  # fmt: skip
+    .join(Document, Document.id == Chunk.document_id)
+    .where(Chunk.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def highlight_terms(query: str, tokens: list[str]) -> list[str]:
@@ -280,12 +283,18 @@ def highlight_terms(query: str, tokens: list[str]) -> list[str]:
 
 def find_terms(text: str, terms: list[str]) -> list[tuple[int, int]]:
     """Non-overlapping [start, end) spans of the terms in text (case-insensitive), merged when adjacent."""
-    if not terms:
+    return _find(text, _terms_pattern(terms))
+
+
+def _terms_pattern(terms: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(re.escape(t) for t in terms)) if terms else None
+
+
+def _find(text: str, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
+    if pattern is None:
         return []
-    lowered = text.lower()
-    pattern = re.compile("|".join(re.escape(t) for t in terms))
     spans: list[tuple[int, int]] = []
-    for m in pattern.finditer(lowered):
+    for m in pattern.finditer(text.lower()):
         if spans and m.start() <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], m.end()))
         else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from haoban.config import Settings, get_settings
 from haoban.errors import (
@@ -75,6 +75,27 @@ BATCH_CHUNKS = 5000  # chunks written per transaction / segment during bulk inge
 MAX_KB_NAME = 100
 VISIBILITIES = {"public": "公开", "internal": "内部", "restricted": "受限"}
 
+# Prebuilt statements for the per-search permission check (resolve a base by id or name, with its
+# department path and grants).
+_KB_COLUMNS = (KnowledgeBase.id, KnowledgeBase.visibility, KnowledgeBase.department_id, Department.path)
+_KB_BY_REF = (
+    select(*_KB_COLUMNS)
+    .outerjoin(Department, Department.id == KnowledgeBase.department_id)
+    .where((KnowledgeBase.id == bindparam("ref")) | (KnowledgeBase.name == bindparam("ref")))
+)
+_KB_ALL = select(*_KB_COLUMNS).outerjoin(Department, Department.id == KnowledgeBase.department_id).order_by(KnowledgeBase.created_at)
+_GRANTS_OF = select(KbGrant.principal_type, KbGrant.principal_id, KbGrant.level).where(KbGrant.kb_id == bindparam("kb_id"))
+_GRANTS_ALL = select(KbGrant.kb_id, KbGrant.principal_type, KbGrant.principal_id, KbGrant.level)
+_KB_GENERATIONS = select(KnowledgeBase.generation, KnowledgeBase.vector_generation).where(KnowledgeBase.id == bindparam("kb_id"))
+
+
+def _row_resource(row: Any, grants: Iterable[tuple[str, str, str]]) -> Resource:
+    if row.department_id and row.path is None:
+        # The owning department row is gone: fail closed (platform-wide administrators only) rather than read
+        # the base as platform-wide.
+        return Resource("kb", row.id, department_path="\x00", visibility="restricted")
+    return Resource("kb", row.id, department_path=row.path, visibility=row.visibility, grants=tuple(grants))
+
 
 @dataclass
 class TextItem:
@@ -133,17 +154,24 @@ class KnowledgeService:
         return Resource("kb", kb.id, department_path=path, visibility=kb.visibility, grants=grants)
 
     def _authorize_kb(self, s: Any, kb: KnowledgeBase, actor: Actor, action: str) -> None:
+        self._authorize_resource(self._kb_resource(s, kb), actor, action)
+
+    @staticmethod
+    def _authorize_resource(res: Resource, actor: Actor, action: str) -> None:
         """Bases the actor cannot read look absent (404), so their names and existence do not leak."""
-        res = self._kb_resource(s, kb)
         if action != "kb.read" and allowed(actor, "kb.read", res):
             authorize(actor, action, res)
         elif not allowed(actor, action, res):
             raise NotFound("知识库不存在", code="KB_NOT_FOUND")
 
     def readable_kb_ids(self, actor: Actor = SYSTEM) -> list[str]:
-        with self.db.session() as s:
-            kbs = s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.created_at)).all()
-            return [kb.id for kb in kbs if allowed(actor, "kb.read", self._kb_resource(s, kb))]
+        # Two queries for all bases (not two per base): this runs on every search that names no base.
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(_KB_ALL).all()
+            grants: dict[str, list[tuple[str, str, str]]] = {}
+            for kb_id, *grant in conn.execute(_GRANTS_ALL):
+                grants.setdefault(kb_id, []).append(tuple(grant))
+        return [r.id for r in rows if allowed(actor, "kb.read", _row_resource(r, grants.get(r.id, ())))]
 
     # ---- knowledge bases -------------------------------------------------------------------------
 
@@ -222,10 +250,16 @@ class KnowledgeService:
             return self._kb_info(s, kb)
 
     def kb_id(self, ref: str, *, actor: Actor = SYSTEM, action: str = "kb.read") -> str:
-        with self.db.session() as s:
-            kb = self._resolve_kb(s, ref)
-            self._authorize_kb(s, kb, actor, action)
-            return kb.id
+        # Runs for every base named in every search: plain statements on one connection, no ORM objects. Nothing
+        # is cached, so a grant, visibility or department change (from any process) applies to the next call.
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(_KB_BY_REF, {"ref": ref}).all()
+            if not rows:
+                raise NotFound(f"知识库“{ref}”不存在", code="KB_NOT_FOUND")
+            row = next((r for r in rows if r.id == ref), rows[0])  # an id wins over another base's same name
+            grants = tuple(tuple(g) for g in conn.execute(_GRANTS_OF, {"kb_id": row.id}))
+        self._authorize_resource(_row_resource(row, grants), actor, action)
+        return row.id
 
     def delete_kb(self, ref: str, *, actor: Actor = SYSTEM) -> None:
         with self._write_lock, self.db.session() as s:
@@ -711,11 +745,11 @@ class KnowledgeService:
         return True
 
     def _view(self, kb_id: str, with_dense: bool) -> KBView:
-        with self.db.session() as s:
-            kb = s.get(KnowledgeBase, kb_id)
-            if kb is None:
-                raise NotFound("知识库不存在", code="KB_NOT_FOUND")
-            gen, vgen = kb.generation, kb.vector_generation
+        with self.db.engine.connect() as conn:
+            gens = conn.execute(_KB_GENERATIONS, {"kb_id": kb_id}).first()
+        if gens is None:
+            raise NotFound("知识库不存在", code="KB_NOT_FOUND")
+        gen, vgen = gens
         with self._view_lock:
             view = self._views.get(kb_id)
             if view is None or view.generation != gen:

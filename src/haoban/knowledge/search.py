@@ -76,8 +76,11 @@ def search(
     dense: list[tuple[str, str, float, float]] = []
     views: dict[str, KBView] = {}  # chunk id → the view it came from
     alive = with_vectors = 0
+    upgrading: list[str] = []  # bases searched in their older index format while it is rebuilt
     for kb_id in kb_ids:
         view = service.view(kb_id, with_dense=use_dense)
+        if view.outdated:
+            upgrading.append(kb_id)
         key = filters.model_dump_json()
         if key not in view.excluded_cache:
             if len(view.excluded_cache) > 64:
@@ -105,7 +108,8 @@ def search(
 
     coverage = min(1.0, with_vectors / alive) if alive else 0.0
     used: Mode = "lexical" if qvec is None else ("dense" if mode == "dense" else "hybrid")
-    notice = _notice(service, mode, coverage, alive)
+    notices = [_upgrade_notice(service, upgrading), _notice(service, mode, coverage, alive)]
+    notice = "；".join(n for n in notices if n) or None
     hits = _hits(service, top, query, tokenize(query))  # search-mode parts are worth highlighting
     return SearchResult(
         query=query,
@@ -215,6 +219,17 @@ def _doc_ranks(hits: list[tuple]) -> dict[str, int]:
     for _cid, doc, *_ in hits:
         ranks.setdefault(doc, len(ranks) + 1)
     return ranks
+
+
+def _upgrade_notice(service: KnowledgeService, kb_ids: list[str]) -> str | None:
+    if not kb_ids:
+        return None
+    done = total = 0
+    for kb_id in kb_ids:
+        d, t = service.upgrade_status(kb_id) or (0, 0)
+        done, total = done + d, total + t
+    share = f"（已完成 {100 * done // total}%）" if total else ""
+    return f"关键词索引正在后台升级{share}，完成前按旧版索引检索，部分词语可能匹配不全"
 
 
 def _notice(service: KnowledgeService, mode: Mode, coverage: float, alive: int) -> str | None:

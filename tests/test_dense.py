@@ -124,3 +124,26 @@ def test_endpoint_down_gives_a_clear_error():
 def test_openai_backend_requires_url(tmp_path):
     with pytest.raises(EmbeddingUnavailable):
         KnowledgeService(make_settings(tmp_path, embedding_backend="openai"))
+
+
+def test_cli_embed_fills_vectors_with_progress(embeddings_server: str, tmp_path):
+    """`haoban embed` in the foreground, against the OpenAI-compatible endpoint (a real subprocess)."""
+    import os
+
+    env = {
+        **os.environ,
+        "HAOBAN_DATA_DIR": str(tmp_path / "data"),
+        "HAOBAN_EMBEDDING_BACKEND": "openai",
+        "HAOBAN_EMBEDDING_BASE_URL": embeddings_server,
+        "HAOBAN_CONFIG": str(tmp_path / "none.toml"),
+    }
+    svc = KnowledgeService(make_settings(tmp_path, embedding_backend="openai", embedding_base_url=embeddings_server))
+    svc.create_kb("库")
+    svc.add_texts("库", [TextItem(p, f"doc{i}") for i, (p, _) in enumerate(PAIRS)])
+    svc.close()
+    cli = [sys.executable, "-m", "haoban.cli", "embed"]
+    first = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "已补齐 3 段" in first.stdout and "就绪 3/3" in first.stdout
+    again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "向量索引已是最新" in again.stdout

@@ -297,6 +297,24 @@ def test_offsets_count_code_points_like_the_server(page, web_url: str):
     expect(page.locator("mark#cited")).to_have_text(passage)
 
 
+def test_search_folds_a_repost_under_its_original(page, web_url: str, shots: Path):
+    from playwright.sync_api import expect
+
+    from test_copies import NOTICE, REPOST
+
+    httpx.post(f"{web_url}/api/kbs", headers=AUTH, json={"name": "转载库"}).raise_for_status()
+    for title, text in (("省厅原文", NOTICE), ("市局转发", REPOST)):
+        httpx.post(f"{web_url}/api/kbs/转载库/texts", headers=AUTH, json={"text": text, "meta": {"title": title}}).raise_for_status()
+    page.goto(f"{web_url}/search?q=农资运输车辆绿色通道&kb=转载库&mode=lexical")
+    card = page.locator("article.hit").first
+    expect(card.locator(".hit-copies")).to_contain_text("另有 1 份相同或高度相似的文件")
+    shown = card.locator(".hit-title a").inner_text()
+    assert page.locator(".hit-title a", has_text="省厅原文" if shown == "市局转发" else "市局转发").count() == 0
+    page.screenshot(path=str(shots / "search-copies.png"), full_page=True)
+    card.locator(".hit-copies a").click()
+    expect(page.locator("#doc-title")).to_have_text("市局转发" if shown == "省厅原文" else "省厅原文")
+
+
 def test_unknown_ids_get_a_chinese_404(page, web_url: str):
     from playwright.sync_api import expect
 

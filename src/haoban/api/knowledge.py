@@ -67,6 +67,7 @@ class SearchIn(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters)
     top_k: int = 10
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
+    fold_copies: bool = Field(True, description="相同或高度相似的文件（转载、重复收录）只列排名最前的一份，其余列在它的 copies 里")
 
 
 @router.get("/health", response_model=Health, tags=["系统"])
@@ -172,7 +173,9 @@ def delete_document(doc_id: str, svc: Service, actor: CurrentActor) -> None:
 
 @router.post("/search", response_model=SearchResult, tags=["检索"])
 def search(body: SearchIn, svc: Service, actor: CurrentActor) -> SearchResult:
-    return svc.search(body.query, body.kbs, filters=body.filters, top_k=body.top_k, mode=body.mode, actor=actor)
+    return svc.search(
+        body.query, body.kbs, filters=body.filters, top_k=body.top_k, mode=body.mode, fold_copies=body.fold_copies, actor=actor
+    )
 
 
 @router.get("/search", response_model=SearchResult, tags=["检索"])
@@ -188,9 +191,10 @@ def search_get(
     tag: Annotated[list[str] | None, Query()] = None,
     top_k: Annotated[int, Query(ge=1, le=100)] = 10,
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    fold_copies: Annotated[bool, Query(description="相同或高度相似的文件只列排名最前的一份")] = True,
 ) -> SearchResult:
     filters = SearchFilters(issuer=issuer, date_from=date_from, date_to=date_to, validity=validity, tags=tag or [])
-    return svc.search(q, kb, filters=filters, top_k=top_k, mode=mode, actor=actor)
+    return svc.search(q, kb, filters=filters, top_k=top_k, mode=mode, fold_copies=fold_copies, actor=actor)
 
 
 @router.get("/embeddings/progress", response_model=EmbedProgress, tags=["检索"])

@@ -274,6 +274,7 @@ def search(
     date_to: Annotated[str | None, typer.Option("--to", help="成文日期止")] = None,
     include_repealed: Annotated[bool, typer.Option("--all", help="包含已废止文件")] = False,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="只查带这些标签的文档，可多次")] = None,
+    keep_copies: Annotated[bool, typer.Option("--keep-copies", help="相同或高度相似的文件（转载）分别列出，不合并")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """检索知识库，列出带出处的段落。"""
@@ -291,7 +292,7 @@ def search(
         )
     except ValueError as e:
         raise InvalidInput("日期格式应为 YYYY-MM-DD") from e
-    result = service().search(query, kb, filters=filters, top_k=top_k, mode=mode)
+    result = service().search(query, kb, filters=filters, top_k=top_k, mode=mode, fold_copies=not keep_copies)
     if as_json:
         return print_json(result)
     if result.notice:
@@ -309,6 +310,9 @@ def search(
             body.stylize("bold red", s + 4, e + 4)
         out.print(body)
         out.print(Text(f"    出处：第 {c.start}–{c.end} 字  文档 ID {c.document_id}  得分 {hit.score:.4f}", style="dim"))
+        if hit.copies:
+            names = "、".join(f"{d.title or '（无标题）'}（{d.document_id}）" for d in hit.copies)
+            out.print(Text(f"    另有 {len(hit.copies)} 份相同或高度相似的文件：{names}", style="dim"))
     out.print(Text(f"检索方式：{ {'hybrid': '混合', 'lexical': '关键词', 'dense': '向量'}[result.mode] }，用时 {result.took_ms:.0f} 毫秒", style="dim"))
 
 
@@ -322,14 +326,14 @@ def embed(
     if svc.embedder is None:
         err.print("未启用向量模型（embedding_backend=none），无需补齐。")
         return
-    pending = svc.embeddingprogress().pending
+    pending = svc.embedding_progress().pending
     if pending == 0:
         out.print("向量索引已是最新。")
         return
     with progress("向量化") as bar:
         task = bar.add_task("embed", total=pending, item="")
         n = svc.embed_pending(progress=lambda done, total, _: bar.update(task, completed=done, total=total))
-    p = svc.embeddingprogress(kb)
+    p = svc.embedding_progress(kb)
     out.print(f"已补齐 {n} 段；{'该知识库' if kb else '全部'}就绪 {p.ready}/{p.total}。")
 
 

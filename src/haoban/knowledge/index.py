@@ -149,6 +149,8 @@ class KBView:
     dense: DenseView = field(default_factory=DenseView.empty)
     # Filter results (documents ruled out) for this generation, keyed by the filter's JSON.
     excluded_cache: dict[str, set[str] | None] = field(default_factory=dict)
+    # Copy-detection signatures of documents met in search results (knowledge/copies.py), this generation.
+    signatures: dict[str, np.ndarray | None] = field(default_factory=dict)
 
     @cached_property
     def outdated(self) -> bool:

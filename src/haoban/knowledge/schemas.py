@@ -101,6 +101,11 @@ class Citation(BaseModel):
     end: int = Field(description="在原文中的结束字符位置（不含）")
 
 
+class CopyRef(BaseModel):
+    document_id: str
+    title: str
+
+
 class SearchHit(BaseModel):
     chunk_id: str
     kb_id: str
@@ -110,6 +115,7 @@ class SearchHit(BaseModel):
     text: str
     highlights: list[tuple[int, int]] = Field(description="命中词在分块文本中的位置")
     citation: Citation
+    copies: list[CopyRef] = Field(default_factory=list, description="内容与本文件相同的其他文件（转载、重复收录），已从结果中合并")
 
 
 class SearchResult(BaseModel):

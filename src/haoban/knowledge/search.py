@@ -7,10 +7,12 @@ import re
 import time
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from sqlalchemy import and_, bindparam, func, not_, select
 
 from haoban.errors import InvalidInput
-from haoban.knowledge.schemas import Citation, SearchFilters, SearchHit, SearchResult
+from haoban.knowledge import copies
+from haoban.knowledge.schemas import Citation, CopyRef, SearchFilters, SearchHit, SearchResult
 from haoban.store.models import Chunk, Document, KnowledgeBase
 from haoban.text.segment import cut, query_tokens, stopwords, tokenize
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 100  # per retriever, before ranking
+MAX_CACHED_SIGNATURES = 200_000  # per base's view: 512 bytes each
 # Ranking: a linear score over a few features of each candidate chunk (the union of both retrievers' best
 # CANDIDATES) and of its document:
 #   lexical        BM25 / best BM25 of the query (a chunk outside the BM25 candidates: their lowest value)
@@ -55,7 +58,9 @@ def search(
     filters: SearchFilters | None = None,
     top_k: int = 10,
     mode: Mode = "hybrid",
+    fold_copies: bool = True,
 ) -> SearchResult:
+    """fold_copies: show one of several copies of a text (knowledge/copies.py), the others listed under it."""
     t0 = time.perf_counter()
     query = (query or "").strip()
     if not query:
@@ -104,13 +109,20 @@ def search(
     lexical.sort(key=lambda h: -h[2])
     dense.sort(key=lambda h: -h[2])
     fused = _rank(lexical[:CANDIDATES], dense[:CANDIDATES], lexical_terms, views)
-    top = sorted(fused.items(), key=lambda kv: -kv[1][0])[:top_k]
+    ranked = sorted(fused.items(), key=lambda kv: -kv[1][0])
+    copies_of: dict[str, list[str]] = {}
+    if fold_copies:
+        doc_of = {h[0]: h[1] for h in lexical} | {h[0]: h[1] for h in dense}
+        view_of = {doc_of[cid]: views[cid] for cid, _ in ranked}
+        top, copies_of = copies.fold(ranked, doc_of, lambda docs: _signatures(service, docs, view_of), top_k)
+    else:
+        top = ranked[:top_k]
 
     coverage = min(1.0, with_vectors / alive) if alive else 0.0
     used: Mode = "lexical" if qvec is None else ("dense" if mode == "dense" else "hybrid")
     notices = [_upgrade_notice(service, upgrading), _notice(service, mode, coverage, alive)]
     notice = "；".join(n for n in notices if n) or None
-    hits = _hits(service, top, query, tokenize(query))  # search-mode parts are worth highlighting
+    hits = _hits(service, top, query, tokenize(query), copies_of)  # search-mode parts are worth highlighting
     return SearchResult(
         query=query,
         mode=used,
@@ -213,6 +225,29 @@ def _rank(
     return out
 
 
+def _signatures(service: KnowledgeService, docs: list[str], view_of: dict[str, KBView]) -> dict[str, np.ndarray]:
+    """Copy-detection signatures of the documents, cached in their base's view for its generation."""
+    missing: dict[int, tuple[KBView, list[str]]] = {}
+    for doc in docs:
+        view = view_of[doc]
+        if doc not in view.signatures:
+            missing.setdefault(id(view), (view, []))[1].append(doc)
+    for view, ids in missing.values():
+        with service.db.session() as s:
+            found = dict(s.execute(select(Document.id, Document.signature).where(Document.id.in_(ids))).all())
+            # Documents ingested before signatures existed get theirs from the text, once per generation.
+            old = [d for d in ids if d in found and found[d] is None]
+            if old:
+                rows = s.execute(select(Document.id, Document.text).where(Document.id.in_(old))).all()
+                found.update(zip([d for d, _ in rows], copies.signatures([t for _, t in rows]), strict=True))
+        if len(view.signatures) > MAX_CACHED_SIGNATURES:
+            view.signatures.clear()
+        for doc in ids:
+            blob = found.get(doc)
+            view.signatures[doc] = None if blob is None else copies.decode(blob)
+    return {doc: sig for doc in docs if (sig := view_of[doc].signatures.get(doc)) is not None}
+
+
 def _doc_ranks(hits: list[tuple]) -> dict[str, int]:
     """1-based rank of each document in a best-first list of (chunk id, doc id, …), by its best chunk."""
     ranks: dict[str, int] = {}
@@ -244,12 +279,16 @@ def _notice(service: KnowledgeService, mode: Mode, coverage: float, alive: int) 
     return None
 
 
-def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str]) -> list[SearchHit]:
+def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str], copies_of: dict[str, list[str]]) -> list[SearchHit]:
     if not top:
         return []
     ids = [cid for cid, _ in top]
-    # One query, only the columns a hit shows: a chunk's stored tokens and a document's full text are large.
+    # One connection, only the columns a hit shows: a chunk's stored tokens and a document's full text are large.
     with service.db.engine.connect() as conn:
+        titles = {}
+        if copies_of:
+            wanted = [d for docs in copies_of.values() for d in docs]
+            titles = dict(conn.execute(select(Document.id, Document.title).where(Document.id.in_(wanted))).all())
         rows = {r.id: r for r in conn.execute(_HIT_ROWS, {"ids": ids})}
     pattern = _terms_pattern(highlight_terms(query, tokens))
     hits = []
@@ -275,6 +314,7 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str]) -
                     start=r.start,
                     end=r.end,
                 ),
+                copies=[CopyRef(document_id=x, title=titles[x]) for x in copies_of.get(r.document_id, []) if x in titles],
             )
         )
     return hits

@@ -26,6 +26,7 @@ from haoban.errors import (
     ParseError,
     UnsupportedFormat,
 )
+from haoban.knowledge import copies
 from haoban.knowledge.index import (
     LEXICAL_FORMAT,
     DenseView,
@@ -539,6 +540,7 @@ class KnowledgeService:
 
             seg_id = new_id()
             doc_ids = {d.source: (existing[d.source].id if d.source in existing else new_id()) for d in fresh}
+            sigs = dict(zip([d.source for d in fresh], copies.signatures([d.text for d in fresh]), strict=True))
             chunk_ids = {d.source: [new_id() for _ in d.chunks] for d in fresh}
             seg_dir = self._kb_dir(kb_id) / seg_id
             seg_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -566,6 +568,7 @@ class KnowledgeService:
                         row.format = doc.format
                         row.text = doc.text
                         row.content_hash = doc.content_hash
+                        row.signature = sigs[doc.source]
                         row.char_count = len(doc.text)
                         row.chunk_count = len(doc.chunks)
                         row.extra = doc.extra

@@ -73,6 +73,8 @@ class Document(Base):
     url: Mapped[str | None] = mapped_column(String(1000))
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # MinHash of the text (knowledge/copies.py): search lists reposts of one text under its best-ranked copy.
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     extra: Mapped[dict] = mapped_column(JSON, default=dict)

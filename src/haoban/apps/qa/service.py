@@ -279,7 +279,9 @@ class QAService:
         asked = strip_injection(q)
         turn.rewritten = self._rewrite(asked, history, use_model) if asked else q
         if asked and kb_ids:
-            turn.result = self.knowledge.search(turn.rewritten, kb_ids, filters=filters, top_k=RETRIEVE, actor=actor)
+            # Copies stay in: the sentence picker counts the documents that carry a sentence (a notice and its
+            # reposts) and cites a repost as a second source.
+            turn.result = self.knowledge.search(turn.rewritten, kb_ids, filters=filters, top_k=RETRIEVE, fold_copies=False, actor=actor)
         hits = turn.hits[:EVIDENCE]
         turn.info = analyze(turn.rewritten, self._doc_freq(kb_ids))
         dense_coverage = turn.result.dense_coverage if turn.result else 0.0

@@ -71,7 +71,7 @@
     }
   }
 
-  function hitCard(hit) {
+  function hitCard(hit, withCopies) {
     const c = hit.citation;
     const href = `${base}/documents/${encodeURIComponent(c.document_id)}?start=${c.start}&end=${c.end}`;
     const title = el("h3", { class: "hit-title" }, el("a", { href }, c.title || "（无标题）"));
@@ -86,12 +86,21 @@
     const scores = [`得分 ${hit.score.toFixed(4)}`];
     if (hit.lexical_score !== null && hit.lexical_score !== undefined) scores.push(`关键词 ${hit.lexical_score.toFixed(2)}`);
     if (hit.dense_score !== null && hit.dense_score !== undefined) scores.push(`向量 ${hit.dense_score.toFixed(3)}`);
+    // Reposts and re-entered copies of this text are folded under it by the server (said once per document).
+    const copies = withCopies && (hit.copies || []).length
+      ? el("p", { class: "hit-copies muted" }, `另有 ${hit.copies.length} 份相同或高度相似的文件：`,
+        ...hit.copies.flatMap((d, i) => [
+          i ? "、" : "",
+          el("a", { href: `${base}/documents/${encodeURIComponent(d.document_id)}` }, d.title || "（无标题）"),
+        ]))
+      : null;
     return el(
       "article",
       { class: "hit", dataset: { documentId: c.document_id } },
       title,
       meta,
       el("p", { class: "hit-text" }, highlighted(hit.text, hit.highlights)),
+      copies,
       el("footer", { class: "hit-foot" },
         el("span", { class: "muted score" }, scores.join(" · ")),
         el("a", { class: "btn btn-plain btn-sm view-source", href }, "查看原文")),
@@ -136,7 +145,12 @@
         el("p", { class: "muted" }, "可尝试：换用更简短的关键词、将效力改为“全部”、减少筛选条件或切换检索方式。")));
       return;
     }
-    for (const hit of res.hits) results.append(hitCard(hit));
+    const listed = new Set();
+    for (const hit of res.hits) {
+      const doc = hit.citation.document_id;
+      results.append(hitCard(hit, !listed.has(doc)));
+      listed.add(doc);
+    }
   }
 
   form.addEventListener("submit", (ev) => {

@@ -46,7 +46,6 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
-from haoban.apps.gongwen.dedup.minhash import MinHasher
 from haoban.apps.gongwen.dedup.schemas import (
     DedupDocument,
     DedupReport,
@@ -65,6 +64,7 @@ from haoban.apps.gongwen.dedup.text import (
     normalize,
 )
 from haoban.errors import InvalidInput, TextTooLong
+from haoban.text.minhash import MinHasher
 
 DEFAULT_THRESHOLD = 0.7  # see benchmarks/README.md: edited copies score 0.8–0.95, fresh 公文 prose < 0.6
 MIN_THRESHOLD = 0.3

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-
-from haoban.text.normalize import t2s_chars
+from haoban.text.fold import fold_codes, normalize, pack
 from haoban.text.sentences import split_sentences
 
 MIN_CJK = 8  # a sentence with fewer Chinese characters than this says too little to be "copied"
@@ -26,42 +23,6 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1
 _DROP = re.compile(r"[\W_]+")  # after NFKC: punctuation, symbols and whitespace
 _PARAGRAPH_BREAK = re.compile(r"\n|\r\n?|\u2029|\u3000\u3000")
 BOILERPLATE_FILE = Path(__file__).with_name("boilerplate.txt")
-
-
-
-
-def _fold_char(code: int) -> int:
-    """One character's matching form as one code point; 0 drops it (punctuation, symbols, spaces)."""
-    folded = unicodedata.normalize("NFKC", chr(code)).lower()
-    folded = "".join(t2s_chars().get(c, c) for c in folded)
-    kept = [c for c in folded if c.isalnum()]
-    return ord(kept[0]) if kept else 0  # rare expansions (㎡ → m2) keep their first character
-
-
-@lru_cache(maxsize=1)
-def _bmp_table() -> np.ndarray:
-    """Folded code point of every BMP character (built once, ~0.3 s); astral characters are kept as they are."""
-    return np.fromiter((_fold_char(c) for c in range(0x10000)), dtype=np.uint32, count=0x10000)
-
-
-def fold_codes(text: str) -> np.ndarray:
-    """Folded code points of `text`, position for position (0 where a character is dropped)."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    table = _bmp_table()
-    return np.where(codes < 0x10000, table[np.minimum(codes, 0xFFFF)], codes)
-
-
-def _pack(folded: np.ndarray) -> str:
-    return folded[folded != 0].tobytes().decode("utf-32-le", "surrogatepass")
-
-
-def normalize(text: str) -> str:
-    """The matching form of a sentence: only letters and digits, half-width, lower case, simplified.
-
-    Character by character (NFKC of each character), through one lookup table, so a whole document is
-    folded in one numpy pass and each sentence is a slice of it.
-    """
-    return _pack(fold_codes(text))
 
 
 def cjk_count(text: str) -> int:
@@ -172,7 +133,7 @@ def checkable_sentences(
     def unit(start: int, end: int, compound: bool) -> Sentence | None:
         brk = bisect.bisect_right(starts, start) - 1
         para = para_of_break.setdefault(brk, len(para_of_break))
-        norm = _pack(folded[start:end])
+        norm = pack(folded[start:end])
         if _wide_letters(norm) < min_cjk or norm in boilerplate:
             return None
         return Sentence(start, end, norm, para, compound)

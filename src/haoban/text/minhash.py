@@ -1,8 +1,11 @@
-"""MinHash signatures of character shingles and their LSH band keys, vectorised over many sentences.
+"""MinHash signatures of character shingles and their LSH band keys, vectorised over many texts.
+
+Used for sentences by the 公文 duplicate check (apps/gongwen/dedup) and for whole documents by the knowledge
+base's copy detection (knowledge/copies.py).
 
 Why our own numpy code and not datasketch: datasketch builds one Python object per set and its LSH keeps
 buckets in a dict (or Redis); here millions of sentences are hashed in a few numpy passes and the band keys
-go straight into sorted on-disk arrays (see index.py).
+go straight into sorted on-disk arrays (see apps/gongwen/dedup/index.py).
 
 Shingles are character k-grams of the normalised sentence, packed exactly into one 63-bit integer
 (three code points × 21 bits for k = 3), mixed with splitmix64, then hashed by `bands × rows`

@@ -89,8 +89,8 @@ def _old_format_base(settings) -> str:
 
 
 def _tokenising(monkeypatch, gate=None, fail_after=None) -> list[int]:
-    """Count (and optionally hold or break) the rebuild's tokenising of chunks."""
-    from haoban.knowledge import prepare
+    """Count (and optionally hold or break) the rebuild's tokenising of chunks, done in this process for that."""
+    from haoban.knowledge import prepare, retokenise
     from haoban.knowledge import service as service_module
 
     real = prepare.index_tokens
@@ -104,7 +104,8 @@ def _tokenising(monkeypatch, gate=None, fail_after=None) -> list[int]:
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(service_module, "index_tokens", counted)
+    monkeypatch.setattr(service_module, "UPGRADE_IN_SUBPROCESS", False)
+    monkeypatch.setattr(retokenise, "index_tokens", counted)
     return calls
 
 
@@ -182,9 +183,15 @@ def test_an_interrupted_rebuild_leaves_the_old_index_usable_and_resumes(settings
         svc.close()
 
 
-def test_a_merge_keeps_the_oldest_format_of_its_segments(settings):
-    """Compaction while a rebuild is pending must not label old tokens as the new format."""
+def test_a_merge_keeps_the_oldest_format_of_its_segments(settings, monkeypatch):
+    """Compaction while a rebuild is pending must not label old tokens as the new format. The rebuild here
+    runs as in production: tokenising in a child process."""
     from haoban.knowledge.index import LEXICAL_FORMAT
+    from haoban.knowledge.retokenise import TokeniserProcess
+
+    answered: list[int] = []
+    real_call = TokeniserProcess.__call__
+    monkeypatch.setattr(TokeniserProcess, "__call__", lambda self, items: answered.append(len(items)) or real_call(self, items))
 
     kb_id = _old_format_base(settings)
     svc = KnowledgeService(settings, embedder=None)
@@ -195,8 +202,20 @@ def test_a_merge_keeps_the_oldest_format_of_its_segments(settings):
         svc._merge_segments(kb_id, [old.id, new.id], [])
         (merged,) = svc._view(kb_id, False).segments
         assert merged.format == 1
-        assert svc.view(kb_id).outdated and svc.wait_for_index_upgrades(30)  # and the rebuild then fixes it
-        assert [seg.format for seg in svc.view(kb_id).segments] == [LEXICAL_FORMAT]
+        assert svc.view(kb_id).outdated and svc.wait_for_index_upgrades(60)  # and the rebuild then fixes it
+        view = svc.view(kb_id)
+        assert [seg.format for seg in view.segments] == [LEXICAL_FORMAT] and svc._upgrades[kb_id].error is None
+        assert svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits[0].citation.title.startswith("关于小微企业")
+        # The child's tokens are exactly what ingest makes.
+        from sqlalchemy import select
+
+        from haoban.knowledge.prepare import index_tokens, title_tokens
+        from haoban.store.models import Chunk, Document
+
+        with svc.db.session() as s:
+            rows = s.execute(select(Chunk.tokens, Document.title, Chunk.heading_path, Chunk.text).join(Document)).all()
+        assert all(tok == " ".join(index_tokens(title_tokens(t), p, x)) for tok, t, p, x in rows)
+        assert answered == [3]  # the three old chunks went through the child; the new one needed nothing
     finally:
         svc.close()
 

@@ -26,7 +26,7 @@ from haoban.errors import (
     ParseError,
     UnsupportedFormat,
 )
-from haoban.knowledge import copies
+from haoban.knowledge import copies, retokenise
 from haoban.knowledge.index import (
     LEXICAL_FORMAT,
     DenseView,
@@ -47,11 +47,10 @@ from haoban.knowledge.prepare import (
     PreparedDocument,
     embedding_input,
     headline,
-    index_tokens,
     prepare,
     text_hash,
-    title_tokens,
 )
+from haoban.knowledge.retokenise import TokeniserProcess
 from haoban.knowledge.schemas import (
     DocumentInfo,
     DocumentMeta,
@@ -86,6 +85,7 @@ BATCH_CHUNKS = 5000  # chunks written per transaction / segment during bulk inge
 MAX_KB_NAME = 100
 UPGRADE_BATCH = 500  # chunks re-tokenised per transaction when rebuilding older-format segments
 UPGRADE_RETRY_SECONDS = 60  # after a failed rebuild, wait this long before the next search tries again
+UPGRADE_IN_SUBPROCESS = True  # tokenise in a child process (haoban/knowledge/retokenise.py says why)
 ORPHAN_SECONDS = 3600  # segment directories without a database row, older than this, are left from a crash
 VISIBILITIES = {"public": "公开", "internal": "内部", "restricted": "受限"}
 
@@ -848,12 +848,17 @@ class KnowledgeService:
         if not live:
             return False  # merged or dropped meanwhile
         st.done, st.total = 0, len(ids)
-        for i in range(0, len(ids), UPGRADE_BATCH):
-            if self._closing.is_set():
-                return False
-            batch = ids[i : i + UPGRADE_BATCH]
-            self._retokenise(batch)
-            st.done += len(batch)
+        child = [self._tokeniser_process()]  # a one-item list: dropped for the rest of the run if it fails
+        try:
+            for i in range(0, len(ids), UPGRADE_BATCH):
+                if self._closing.is_set():
+                    return False
+                batch = ids[i : i + UPGRADE_BATCH]
+                self._retokenise(batch, child)
+                st.done += len(batch)
+        finally:
+            if child[0] is not None:
+                child[0].close()
         with self._write_lock:
             # Chunks only ever leave these segments (merges write new ones), so every chunk still in them was
             # re-tokenised above.
@@ -868,25 +873,41 @@ class KnowledgeService:
                 self._merge_segments_locked(kb_id, [], live, LEXICAL_FORMAT)
         return True
 
-    def _retokenise(self, chunk_ids: list[str]) -> None:
+    def _retokenise(self, chunk_ids: list[str], child: list[TokeniserProcess | None]) -> None:
         with self.db.session() as s:
             rows = s.execute(
                 select(Chunk.id, Chunk.heading_path, Chunk.text, Chunk.tokens, Document.title)
                 .join(Document, Document.id == Chunk.document_id)
                 .where(Chunk.id.in_(chunk_ids))
             ).all()
-        titles: dict[str, list[str]] = {}
-        tokens = []
-        for cid, path, text, old, title in rows:
-            if _has_new_tokens(title, path, text, old):
-                continue  # done before an interruption
-            if title not in titles:
-                titles[title] = title_tokens(title or "")
-            tokens.append({"cid": cid, "tok": " ".join(index_tokens(titles[title], path, text))})
-        if tokens:
-            # By id, without a row-count check: a chunk deleted meanwhile just updates nothing.
-            with self._write_lock, self.db.engine.begin() as conn:
-                conn.execute(_SET_TOKENS, tokens)
+        # Chunks that already have the new tokens were done before an interruption.
+        todo = [(cid, (title, path, text)) for cid, path, text, old, title in rows if not _has_new_tokens(title, path, text, old)]
+        if not todo:
+            return
+        inputs = [t for _, t in todo]
+        tokens = None
+        if child[0] is not None:
+            try:
+                tokens = child[0](inputs)
+            except (OSError, ValueError):
+                log.exception("tokeniser process failed; tokenising in this process from now on")
+                child[0].close()
+                child[0] = None
+        if tokens is None:
+            tokens = retokenise.tokenise(inputs)
+        # By id, without a row-count check: a chunk deleted meanwhile just updates nothing.
+        with self._write_lock, self.db.engine.begin() as conn:
+            conn.execute(_SET_TOKENS, [{"cid": cid, "tok": tok} for (cid, _), tok in zip(todo, tokens, strict=True)])
+
+    @staticmethod
+    def _tokeniser_process() -> TokeniserProcess | None:
+        if not UPGRADE_IN_SUBPROCESS:
+            return None
+        try:
+            return TokeniserProcess()
+        except OSError:
+            log.exception("cannot start the tokeniser process; tokenising in this process")
+            return None
 
     def _remove_orphans(self, kb_id: str) -> None:
         """Delete segment directories a crash left behind (written, never recorded in the database). Only old

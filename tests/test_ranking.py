@@ -50,52 +50,172 @@ def test_bigrams_find_a_passage_jieba_segments_differently(service: KnowledgeSer
     assert hits[0].highlights
 
 
-def test_index_of_an_older_format_is_rebuilt_on_load(settings, caplog):
-    """A base indexed before character bigrams existed (no format recorded, words only) gets them on load."""
+OLD_FORMAT_TEXTS = [
+    TextItem(text="关于小微企业所得税减半征收的通知\n对小型微利企业年应纳税所得额不超过100万元的部分减半征收。", source="a"),
+    TextItem(text="关于做好春季农业生产的通知\n各地要抓好春耕备耕，保障农资供应。", source="b"),
+    TextItem(text="关于企业职工培训补贴的通知\n企业开展以工代训的，按每人每月500元给予补贴。", source="c"),
+]
+
+
+def _old_format_base(settings) -> str:
+    """A base as an older version wrote it: tokens without bigrams, one segment without a format (format 1)."""
     import json
-    import logging
 
     import bm25s
     from sqlalchemy import select
 
-    from haoban.knowledge.index import LEXICAL_FORMAT, SEGMENT_IDS
+    from haoban.knowledge.index import SEGMENT_IDS
     from haoban.store.models import Chunk, LexicalSegment
 
     svc = KnowledgeService(settings, embedder=None)
-    svc.create_kb("库")
-    svc.add_texts("库", [TextItem(text="关于小微企业所得税减半征收的通知\n对小型微利企业年应纳税所得额不超过100万元的部分减半征收。", source="a")])
-    kb_id = svc.kb_id("库")
-    # Turn the base into what the older version wrote: tokens without bigrams, a segment without a format.
-    with svc.db.session() as s:
-        (seg_id,) = s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id)).all()
-        rows = s.execute(select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id == seg_id)).all()
-        for cid, _doc, tokens in rows:
-            s.get(Chunk, cid).tokens = " ".join(t for t in tokens.split() if not t.startswith(BIGRAM_MARK))
-    seg_dir = svc._kb_dir(kb_id) / seg_id
-    model = bm25s.BM25()
-    model.index([[t for t in r[2].split() if not t.startswith(BIGRAM_MARK)] for r in rows], show_progress=False)
-    model.save(str(seg_dir), show_progress=False)
-    (seg_dir / SEGMENT_IDS).write_text(json.dumps({"chunk_ids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows]}), encoding="utf-8")
-    svc.close()
+    try:
+        svc.create_kb("库", visibility="public")
+        svc.add_texts("库", OLD_FORMAT_TEXTS)
+        kb_id = svc.kb_id("库")
+        with svc.db.session() as s:
+            (seg_id,) = s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id)).all()
+            rows = s.execute(select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id == seg_id)).all()
+            for cid, _doc, tokens in rows:
+                s.get(Chunk, cid).tokens = " ".join(t for t in tokens.split() if not t.startswith(BIGRAM_MARK))
+        seg_dir = svc._kb_dir(kb_id) / seg_id
+        model = bm25s.BM25()
+        model.index([[t for t in r[2].split() if not t.startswith(BIGRAM_MARK)] for r in rows], show_progress=False)
+        model.save(str(seg_dir), show_progress=False)
+        ids = {"chunk_ids": [r[0] for r in rows], "doc_ids": [r[1] for r in rows]}
+        (seg_dir / SEGMENT_IDS).write_text(json.dumps(ids), encoding="utf-8")
+        return kb_id
+    finally:
+        svc.close()
 
+
+def _tokenising(monkeypatch, gate=None, fail_after=None) -> list[int]:
+    """Count (and optionally hold or break) the rebuild's tokenising of chunks, done in this process for that."""
+    from haoban.knowledge import prepare, retokenise
+    from haoban.knowledge import service as service_module
+
+    real = prepare.index_tokens
+    calls: list[int] = []
+
+    def counted(*args):
+        if gate is not None:
+            assert gate.wait(30)
+        if fail_after is not None and len(calls) >= fail_after:
+            raise RuntimeError("模拟进程在重建中途退出")
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(service_module, "UPGRADE_IN_SUBPROCESS", False)
+    monkeypatch.setattr(retokenise, "index_tokens", counted)
+    return calls
+
+
+def test_older_format_index_is_rebuilt_in_the_background_while_search_goes_on(settings, monkeypatch):
+    """A base indexed before character bigrams existed gets them from a background rebuild; searches meanwhile
+    use the old segment (and say so), progress is reported, and the rebuilt segment is swapped in."""
+    import threading
+
+    import httpx
+    from sqlalchemy import select
+
+    from haoban.knowledge.index import LEXICAL_FORMAT
+    from haoban.store.models import Chunk
+    from server import running_server
+
+    kb_id = _old_format_base(settings)
+    gate = threading.Event()
+    calls = _tokenising(monkeypatch, gate=gate)
     svc = KnowledgeService(settings, embedder=None)
     try:
-        assert [seg.format for seg in svc._view(kb_id, False).segments] == [1]
-        # haoban's logger stops propagating once an earlier test (the CLI) has configured logging: listen on it.
-        logger = logging.getLogger("haoban")
-        logger.addHandler(caplog.handler)
-        try:
-            with caplog.at_level("INFO", logger="haoban"):
-                hits = svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits
-        finally:
-            logger.removeHandler(caplog.handler)
-        assert hits
-        assert "lexical index upgraded" in caplog.text
+        with running_server(settings, svc) as base, httpx.Client(base_url=base, timeout=30) as client:
+            res = client.post("/api/search", json={"query": "小型微利企业所得税怎么减免", "kbs": ["库"], "mode": "lexical"}).json()
+            assert res["hits"] and res["hits"][0]["citation"]["title"].startswith("关于小微企业所得税")
+            assert "关键词索引正在后台升级" in res["notice"]
+            progress = client.get(f"/api/kbs/{kb_id}/index-upgrade").json()
+            assert progress["outdated"] and progress["running"] and progress["total"] == 3 and progress["done"] == 0
+            assert [seg.format for seg in svc.view(kb_id).segments] == [1]  # still the old segment
+
+            gate.set()
+            assert svc.wait_for_index_upgrades(30)
+            progress = client.get(f"/api/kbs/{kb_id}/index-upgrade").json()
+            assert progress == {"kb_id": kb_id, "outdated": False, "running": False, "done": 3, "total": 3, "error": None}
+            res = client.post("/api/search", json={"query": "小型微利企业所得税怎么减免", "kbs": ["库"], "mode": "lexical"}).json()
+            assert res["hits"][0]["citation"]["title"].startswith("关于小微企业所得税") and res["notice"] is None
         view = svc.view(kb_id)
-        assert [seg.format for seg in view.segments] == [LEXICAL_FORMAT]
+        assert [seg.format for seg in view.segments] == [LEXICAL_FORMAT] and not view.outdated
         assert any(t.startswith(BIGRAM_MARK) for t in view.segments[0].bm25.vocab_dict)
         with svc.db.session() as s:
             assert all(BIGRAM_MARK in t for t in s.scalars(select(Chunk.tokens).where(Chunk.kb_id == kb_id)))
+        assert len(calls) == 3
+    finally:
+        gate.set()
+        svc.close()
+
+
+def test_an_interrupted_rebuild_leaves_the_old_index_usable_and_resumes(settings, monkeypatch):
+    from haoban.knowledge import service as service_module
+    from haoban.knowledge.index import LEXICAL_FORMAT
+
+    kb_id = _old_format_base(settings)
+    monkeypatch.setattr(service_module, "UPGRADE_BATCH", 1)  # a transaction per chunk: the first one is kept
+    _tokenising(monkeypatch, fail_after=1)
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        svc.view(kb_id)
+        svc.wait_for_index_upgrades(30)
+        progress = svc.index_upgrade_progress("库")
+        assert progress.outdated and not progress.running and progress.done == 1 and "模拟" in progress.error
+        # The old segment still answers, and the failed rebuild is not retried on every search.
+        res = svc.search("企业职工培训补贴", ["库"], mode="lexical")
+        assert res.hits and "关键词索引正在后台升级" in res.notice
+        assert not svc.index_upgrade_progress("库").running
+    finally:
+        svc.close()
+
+    calls = _tokenising(monkeypatch)  # after a restart: works again
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        assert svc.view(kb_id).outdated
+        assert svc.wait_for_index_upgrades(30)
+        assert len(calls) == 2  # the chunk done before the interruption is not tokenised again
+        assert [seg.format for seg in svc.view(kb_id).segments] == [LEXICAL_FORMAT]
+        assert svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").notice is None
+    finally:
+        svc.close()
+
+
+def test_a_merge_keeps_the_oldest_format_of_its_segments(settings, monkeypatch):
+    """Compaction while a rebuild is pending must not label old tokens as the new format. The rebuild here
+    runs as in production: tokenising in a child process."""
+    from haoban.knowledge.index import LEXICAL_FORMAT
+    from haoban.knowledge.retokenise import TokeniserProcess
+
+    answered: list[int] = []
+    real_call = TokeniserProcess.__call__
+    monkeypatch.setattr(TokeniserProcess, "__call__", lambda self, items: answered.append(len(items)) or real_call(self, items))
+
+    kb_id = _old_format_base(settings)
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        svc.add_texts("库", [TextItem(text="关于失业保险金申领的通知\n失业人员可在线申领失业保险金。", source="d")])
+        old, new = svc._view(kb_id, False).segments
+        assert (old.format, new.format) == (1, LEXICAL_FORMAT)
+        svc._merge_segments(kb_id, [old.id, new.id], [])
+        (merged,) = svc._view(kb_id, False).segments
+        assert merged.format == 1
+        assert svc.view(kb_id).outdated and svc.wait_for_index_upgrades(60)  # and the rebuild then fixes it
+        view = svc.view(kb_id)
+        assert [seg.format for seg in view.segments] == [LEXICAL_FORMAT] and svc._upgrades[kb_id].error is None
+        assert svc.search("小型微利企业所得税怎么减免", ["库"], mode="lexical").hits[0].citation.title.startswith("关于小微企业")
+        # The child's tokens are exactly what ingest makes.
+        from sqlalchemy import select
+
+        from haoban.knowledge.prepare import index_tokens, title_tokens
+        from haoban.store.models import Chunk, Document
+
+        with svc.db.session() as s:
+            rows = s.execute(select(Chunk.tokens, Document.title, Chunk.heading_path, Chunk.text).join(Document)).all()
+        assert all(tok == " ".join(index_tokens(title_tokens(t), p, x)) for tok, t, p, x in rows)
+        assert answered == [3]  # the three old chunks went through the child; the new one needed nothing
     finally:
         svc.close()
 

@@ -399,3 +399,32 @@ def test_embedding_progress_is_polled_until_vectors_are_ready(page, live_server,
     finally:
         embedder.gate.set()
         service.close()
+
+
+def test_index_upgrade_progress_is_shown_until_the_rebuild_is_done(page, live_server, tmp_path: Path, monkeypatch):  # noqa: F811
+    """A base indexed in an older keyword format: the KB page says the rebuild runs, then that it finished."""
+    from playwright.sync_api import expect
+
+    from test_ranking import _old_format_base, _tokenising
+
+    settings = make_settings(tmp_path)
+    kb = _old_format_base(settings)  # a public base named 库, three documents
+    gate = threading.Event()
+    _tokenising(monkeypatch, gate=gate)
+    service = KnowledgeService(settings, embedder=None)
+    try:
+        url = live_server(settings, service)
+        page.watch.web_url = url
+        page.goto(f"{url}/kbs/{kb}")
+        line = page.locator("#index-upgrade")
+        expect(line).to_have_text("关键词索引正在后台升级：0/3 个段落已重新分词；升级期间检索照常，使用旧版索引。")
+        # The search page says the same while it lasts, and still finds the passage.
+        page.goto(f"{url}/search?q={'企业职工培训补贴'}")
+        expect(page.locator("#search-notice")).to_contain_text("关键词索引正在后台升级")
+        page.goto(f"{url}/kbs/{kb}")
+        expect(line).to_contain_text("关键词索引正在后台升级")
+        gate.set()
+        expect(line).to_have_text("关键词索引升级完成。", timeout=20_000)
+    finally:
+        gate.set()
+        service.close()

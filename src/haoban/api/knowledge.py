@@ -17,6 +17,7 @@ from haoban.knowledge.schemas import (
     DocumentMeta,
     DocumentText,
     EmbedProgress,
+    IndexUpgradeProgress,
     IngestReport,
     KBInfo,
     SearchFilters,
@@ -102,6 +103,12 @@ def update_kb(kb: str, body: KBUpdate, svc: Service, actor: CurrentActor) -> KBI
 @router.delete("/kbs/{kb}", status_code=204, tags=["知识库"])
 def delete_kb(kb: str, svc: Service, actor: CurrentActor) -> None:
     svc.delete_kb(kb, actor=actor)
+
+
+@router.get("/kbs/{kb}/index-upgrade", response_model=IndexUpgradeProgress, tags=["检索"])
+def index_upgrade(kb: str, svc: Service, actor: CurrentActor) -> IndexUpgradeProgress:
+    """旧格式关键词索引的后台升级进度（升级期间检索照常，使用旧版索引）。"""
+    return svc.index_upgrade_progress(kb, actor=actor)
 
 
 @router.get("/kbs/{kb}/documents", response_model=DocumentPage, tags=["文档"])

@@ -82,15 +82,20 @@ class Segment:
         return (np.concatenate(pos) if pos else np.zeros(0, dtype=np.int64)), owner
 
 
-def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tokens: list[list[str]]) -> None:
-    """Write a segment's files into a new directory (not yet visible to readers until recorded in the DB)."""
+def write_segment(
+    directory: Path, chunk_ids: list[str], doc_ids: list[str], tokens: list[list[str]], fmt: int = LEXICAL_FORMAT
+) -> None:
+    """Write a segment's files into a new directory (not yet visible to readers until recorded in the DB).
+
+    `fmt` says what the tokens are: a merge of older-format segments stays in their format until rebuilt.
+    """
     model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     # An empty token list would make bm25s treat the corpus as plain strings; "" stands for "no words".
     model.index([t or [""] for t in tokens], show_progress=False)
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp), show_progress=False)
-    ids = {"format": LEXICAL_FORMAT, "chunk_ids": chunk_ids, "doc_ids": doc_ids}
+    ids = {"format": fmt, "chunk_ids": chunk_ids, "doc_ids": doc_ids}
     (tmp / SEGMENT_IDS).write_text(json.dumps(ids), encoding="utf-8")
     tmp.rename(directory)
 
@@ -98,10 +103,21 @@ def write_segment(directory: Path, chunk_ids: list[str], doc_ids: list[str], tok
 def read_segment(directory: Path) -> Segment:
     ids = json.loads((directory / SEGMENT_IDS).read_text(encoding="utf-8"))
     model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
-    fmt = ids.get("format")
-    if fmt is None:  # written before versions were recorded: format 2 already when it holds bigrams
-        fmt = 2 if any(t.startswith(BIGRAM_MARK) for t in model.vocab_dict) else 1
+    fmt = ids.get("format") or _guess_format(model.vocab_dict)
     return Segment(directory.name, model, np.asarray(ids["chunk_ids"]), np.asarray(ids["doc_ids"]), fmt)
+
+
+def segment_format(directory: Path) -> int:
+    """A segment's format without loading its index (the vocabulary only when no format was recorded)."""
+    fmt = json.loads((directory / SEGMENT_IDS).read_text(encoding="utf-8")).get("format")
+    if fmt is None:
+        fmt = _guess_format(json.loads((directory / "vocab.index.json").read_text(encoding="utf-8")))
+    return fmt
+
+
+def _guess_format(vocab: dict[str, int]) -> int:
+    # Written before versions were recorded: format 2 already when it holds bigrams.
+    return 2 if any(t.startswith(BIGRAM_MARK) for t in vocab) else 1
 
 
 @dataclass
@@ -136,9 +152,20 @@ class KBView:
     # Copy-detection signatures of documents met in search results (knowledge/copies.py), this generation.
     signatures: dict[str, np.ndarray | None] = field(default_factory=dict)
 
+    @cached_property
+    def outdated(self) -> bool:
+        """Some segment is in an older format (a rebuild runs in the background)."""
+        return any(seg.format < LEXICAL_FORMAT for seg in self.segments)
+
+    def usable_terms(self, terms: list[str]) -> list[str]:
+        """While older-format segments (words only) are being rebuilt, the whole base is searched as in that
+        format: bigrams would only score in the newer segments and skew the ranking between segments."""
+        return [t for t in terms if not t.startswith(BIGRAM_MARK)] if self.outdated else terms
+
     def lexical_top(self, tokens: list[str], excluded: set[str] | None, k: int) -> list[tuple[str, str, float]]:
         """Best k (chunk id, doc id, score) over all segments, scores > 0 only; excluded: document ids."""
         found: list[tuple[str, str, float]] = []
+        tokens = self.usable_terms(tokens)
         for seg, alive in zip(self.segments, self.alive, strict=True):
             mask = alive if excluded is None else alive & ~np.isin(seg.doc_ids, list(excluded))
             if not mask.any():
@@ -159,7 +186,7 @@ class KBView:
         highest idf), found in the chunk / in any live chunk of the document. BM25 rewards repeating a term;
         coverage rewards matching more of the question, which ranked documents better in the benchmarks.
         """
-        distinct = list(dict.fromkeys(terms))
+        distinct = list(dict.fromkeys(self.usable_terms(terms)))
         cov_chunk = np.zeros(len(chunk_ids))
         size = np.zeros(len(doc_ids))
         if not distinct:

@@ -132,3 +132,14 @@ class EmbedProgress(BaseModel):
     ready: int
     pending: int
     running: bool = False
+
+
+class IndexUpgradeProgress(BaseModel):
+    """Rebuild of keyword-index segments written in an older format, in the background of this process."""
+
+    kb_id: str
+    outdated: bool = Field(description="是否还有旧格式的关键词索引分段（升级完成前检索使用旧版索引）")
+    running: bool = Field(description="本进程的后台升级任务是否正在运行")
+    done: int = Field(0, description="已重新分词的分块数")
+    total: int = Field(0, description="需要重新分词的分块数")
+    error: str | None = Field(None, description="上次升级失败的原因（稍后会自动重试）")

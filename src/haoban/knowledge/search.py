@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, bindparam, func, not_, select
 
 from haoban.errors import InvalidInput
 from haoban.knowledge import copies
@@ -81,8 +81,11 @@ def search(
     dense: list[tuple[str, str, float, float]] = []
     views: dict[str, KBView] = {}  # chunk id → the view it came from
     alive = with_vectors = 0
+    upgrading: list[str] = []  # bases searched in their older index format while it is rebuilt
     for kb_id in kb_ids:
         view = service.view(kb_id, with_dense=use_dense)
+        if view.outdated:
+            upgrading.append(kb_id)
         key = filters.model_dump_json()
         if key not in view.excluded_cache:
             if len(view.excluded_cache) > 64:
@@ -117,7 +120,8 @@ def search(
 
     coverage = min(1.0, with_vectors / alive) if alive else 0.0
     used: Mode = "lexical" if qvec is None else ("dense" if mode == "dense" else "hybrid")
-    notice = _notice(service, mode, coverage, alive)
+    notices = [_upgrade_notice(service, upgrading), _notice(service, mode, coverage, alive)]
+    notice = "；".join(n for n in notices if n) or None
     hits = _hits(service, top, query, tokenize(query), copies_of)  # search-mode parts are worth highlighting
     return SearchResult(
         query=query,
@@ -252,6 +256,17 @@ def _doc_ranks(hits: list[tuple]) -> dict[str, int]:
     return ranks
 
 
+def _upgrade_notice(service: KnowledgeService, kb_ids: list[str]) -> str | None:
+    if not kb_ids:
+        return None
+    done = total = 0
+    for kb_id in kb_ids:
+        d, t = service.upgrade_status(kb_id) or (0, 0)
+        done, total = done + d, total + t
+    share = f"（已完成 {100 * done // total}%）" if total else ""
+    return f"关键词索引正在后台升级{share}，完成前按旧版索引检索，部分词语可能匹配不全"
+
+
 def _notice(service: KnowledgeService, mode: Mode, coverage: float, alive: int) -> str | None:
     if alive == 0:
         return "所选知识库中还没有文档"
@@ -268,48 +283,51 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str], c
     if not top:
         return []
     ids = [cid for cid, _ in top]
-    with service.db.session() as s:
+    # One connection, only the columns a hit shows: a chunk's stored tokens and a document's full text are large.
+    with service.db.engine.connect() as conn:
         titles = {}
         if copies_of:
             wanted = [d for docs in copies_of.values() for d in docs]
-            titles = dict(s.execute(select(Document.id, Document.title).where(Document.id.in_(wanted))).all())
-        # Only the document columns a citation needs: a document's full text can be megabytes.
-        rows = {
-            c.id: (c, d)
-            for c, *d in s.execute(
-                select(Chunk, Document.id, Document.title, Document.doc_number, Document.issuer)
-                .join(Document, Document.id == Chunk.document_id)
-                .where(Chunk.id.in_(ids))
-            )
-        }
-    terms = highlight_terms(query, tokens)
+            titles = dict(conn.execute(select(Document.id, Document.title).where(Document.id.in_(wanted))).all())
+        rows = {r.id: r for r in conn.execute(_HIT_ROWS, {"ids": ids})}
+    pattern = _terms_pattern(highlight_terms(query, tokens))
     hits = []
     for cid, (score, lex, den) in top:
-        if cid not in rows:
+        r = rows.get(cid)
+        if r is None:
             continue  # deleted between ranking and fetching
-        c, d = rows[cid]
         hits.append(
             SearchHit(
-                chunk_id=c.id,
-                kb_id=c.kb_id,
+                chunk_id=r.id,
+                kb_id=r.kb_id,
                 score=round(score, 6),
                 lexical_score=None if lex is None else round(lex, 4),
                 dense_score=None if den is None else round(den, 4),
-                text=c.text,
-                highlights=find_terms(c.text, terms),
+                text=r.text,
+                highlights=_find(r.text, pattern),
                 citation=Citation(
-                    document_id=d[0],
-                    title=d[1],
-                    doc_number=d[2],
-                    issuer=d[3],
-                    heading_path=c.heading_path,
-                    start=c.start,
-                    end=c.end,
+                    document_id=r.document_id,
+                    title=r.title,
+                    doc_number=r.doc_number,
+                    issuer=r.issuer,
+                    heading_path=r.heading_path,
+                    start=r.start,
+                    end=r.end,
                 ),
-                copies=[CopyRef(document_id=x, title=titles[x]) for x in copies_of.get(d[0], []) if x in titles],
+                copies=[CopyRef(document_id=x, title=titles[x]) for x in copies_of.get(r.document_id, []) if x in titles],
             )
         )
     return hits
+
+
+_HIT_ROWS = (
+    select(
+        Chunk.id, Chunk.kb_id, Chunk.text, Chunk.heading_path, Chunk.start, Chunk.end,
+        Chunk.document_id, Document.title, Document.doc_number, Document.issuer,
+    )  # fmt: skip
+    .join(Document, Document.id == Chunk.document_id)
+    .where(Chunk.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def highlight_terms(query: str, tokens: list[str]) -> list[str]:
@@ -320,12 +338,18 @@ def highlight_terms(query: str, tokens: list[str]) -> list[str]:
 
 def find_terms(text: str, terms: list[str]) -> list[tuple[int, int]]:
     """Non-overlapping [start, end) spans of the terms in text (case-insensitive), merged when adjacent."""
-    if not terms:
+    return _find(text, _terms_pattern(terms))
+
+
+def _terms_pattern(terms: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(re.escape(t) for t in terms)) if terms else None
+
+
+def _find(text: str, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
+    if pattern is None:
         return []
-    lowered = text.lower()
-    pattern = re.compile("|".join(re.escape(t) for t in terms))
     spans: list[tuple[int, int]] = []
-    for m in pattern.finditer(lowered):
+    for m in pattern.finditer(text.lower()):
         if spans and m.start() <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], m.end()))
         else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from haoban.config import Settings, get_settings
 from haoban.errors import (
@@ -26,8 +26,16 @@ from haoban.errors import (
     ParseError,
     UnsupportedFormat,
 )
-from haoban.knowledge import copies
-from haoban.knowledge.index import LEXICAL_FORMAT, DenseView, KBView, Segment, read_segment, write_segment
+from haoban.knowledge import copies, retokenise
+from haoban.knowledge.index import (
+    LEXICAL_FORMAT,
+    DenseView,
+    KBView,
+    Segment,
+    read_segment,
+    segment_format,
+    write_segment,
+)
 from haoban.knowledge.parse import (
     SUPPORTED_SUFFIXES,
     ParsedDocument,
@@ -39,17 +47,17 @@ from haoban.knowledge.prepare import (
     PreparedDocument,
     embedding_input,
     headline,
-    index_tokens,
     prepare,
     text_hash,
-    title_tokens,
 )
+from haoban.knowledge.retokenise import TokeniserProcess
 from haoban.knowledge.schemas import (
     DocumentInfo,
     DocumentMeta,
     DocumentText,
     EmbedProgress,
     FileOutcome,
+    IndexUpgradeProgress,
     IngestReport,
     KBInfo,
     SearchResult,
@@ -66,6 +74,7 @@ from haoban.safety.models import Department, KbGrant
 from haoban.safety.users import UserService
 from haoban.store.db import Database
 from haoban.store.models import Chunk, Document, Embedding, KnowledgeBase, LexicalSegment, new_id
+from haoban.text.segment import char_bigrams
 
 log = get_logger("knowledge")
 
@@ -74,7 +83,58 @@ Progress = Callable[[int, int, str], None]  # (done, total, current item)
 MAX_SEGMENTS = 8  # more segments than this and the small ones are merged
 BATCH_CHUNKS = 5000  # chunks written per transaction / segment during bulk ingest
 MAX_KB_NAME = 100
+UPGRADE_BATCH = 500  # chunks re-tokenised per transaction when rebuilding older-format segments
+UPGRADE_RETRY_SECONDS = 60  # after a failed rebuild, wait this long before the next search tries again
+UPGRADE_IN_SUBPROCESS = True  # tokenise in a child process (haoban/knowledge/retokenise.py says why)
+ORPHAN_SECONDS = 3600  # segment directories without a database row, older than this, are left from a crash
 VISIBILITIES = {"public": "公开", "internal": "内部", "restricted": "受限"}
+
+# Prebuilt statements for the per-search permission check (resolve a base by id or name, with its
+# department path and grants).
+_KB_COLUMNS = (KnowledgeBase.id, KnowledgeBase.visibility, KnowledgeBase.department_id, Department.path)
+_KB_BY_REF = (
+    select(*_KB_COLUMNS)
+    .outerjoin(Department, Department.id == KnowledgeBase.department_id)
+    .where((KnowledgeBase.id == bindparam("ref")) | (KnowledgeBase.name == bindparam("ref")))
+)
+_KB_ALL = select(*_KB_COLUMNS).outerjoin(Department, Department.id == KnowledgeBase.department_id).order_by(KnowledgeBase.created_at)
+_GRANTS_OF = select(KbGrant.principal_type, KbGrant.principal_id, KbGrant.level).where(KbGrant.kb_id == bindparam("kb_id"))
+_GRANTS_ALL = select(KbGrant.kb_id, KbGrant.principal_type, KbGrant.principal_id, KbGrant.level)
+_SET_TOKENS = update(Chunk.__table__).where(Chunk.__table__.c.id == bindparam("cid")).values(tokens=bindparam("tok"))
+_KB_GENERATIONS = select(KnowledgeBase.generation, KnowledgeBase.vector_generation).where(KnowledgeBase.id == bindparam("kb_id"))
+
+
+def _row_resource(row: Any, grants: Iterable[tuple[str, str, str]]) -> Resource:
+    if row.department_id and row.path is None:
+        # The owning department row is gone: fail closed (platform-wide administrators only) rather than read
+        # the base as platform-wide.
+        return Resource("kb", row.id, department_path="\x00", visibility="restricted")
+    return Resource("kb", row.id, department_path=row.path, visibility=row.visibility, grants=tuple(grants))
+
+
+@dataclass
+class _Upgrade:
+    """This process's background rebuild of one base's older-format segments."""
+
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    failed_at: float | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def _has_new_tokens(title: str | None, heading_path: str, text: str, tokens: str) -> bool:
+    """Whether a chunk's stored tokens already hold the character bigrams the current format adds, so a rebuild
+    that was cut short (crash, restart) does not tokenise them again. Words are the same in both formats."""
+    want = char_bigrams(title or "") + char_bigrams(heading_path) + char_bigrams(text)
+    if not want:
+        return True
+    have = set(tokens.split())
+    return all(b in have for b in want)
 
 
 @dataclass
@@ -112,8 +172,16 @@ class KnowledgeService:
         self._views: dict[str, KBView] = {}
         self._view_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._upgrades: dict[str, _Upgrade] = {}
+        self._upgrade_lock = threading.Lock()
+        self._closing = threading.Event()
 
     def close(self) -> None:
+        # A rebuild stops between batches; what it wrote so far is kept and the next start resumes from there.
+        self._closing.set()
+        for st in list(self._upgrades.values()):
+            if st.thread is not None:
+                st.thread.join(timeout=30)
         self.db.dispose()
 
     def search(self, query: str, kbs: list[str] | None = None, *, actor: Actor = SYSTEM, **kwargs: Any) -> SearchResult:
@@ -134,17 +202,24 @@ class KnowledgeService:
         return Resource("kb", kb.id, department_path=path, visibility=kb.visibility, grants=grants)
 
     def _authorize_kb(self, s: Any, kb: KnowledgeBase, actor: Actor, action: str) -> None:
+        self._authorize_resource(self._kb_resource(s, kb), actor, action)
+
+    @staticmethod
+    def _authorize_resource(res: Resource, actor: Actor, action: str) -> None:
         """Bases the actor cannot read look absent (404), so their names and existence do not leak."""
-        res = self._kb_resource(s, kb)
         if action != "kb.read" and allowed(actor, "kb.read", res):
             authorize(actor, action, res)
         elif not allowed(actor, action, res):
             raise NotFound("知识库不存在", code="KB_NOT_FOUND")
 
     def readable_kb_ids(self, actor: Actor = SYSTEM) -> list[str]:
-        with self.db.session() as s:
-            kbs = s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.created_at)).all()
-            return [kb.id for kb in kbs if allowed(actor, "kb.read", self._kb_resource(s, kb))]
+        # Two queries for all bases (not two per base): this runs on every search that names no base.
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(_KB_ALL).all()
+            grants: dict[str, list[tuple[str, str, str]]] = {}
+            for kb_id, *grant in conn.execute(_GRANTS_ALL):
+                grants.setdefault(kb_id, []).append(tuple(grant))
+        return [r.id for r in rows if allowed(actor, "kb.read", _row_resource(r, grants.get(r.id, ())))]
 
     # ---- knowledge bases -------------------------------------------------------------------------
 
@@ -223,10 +298,16 @@ class KnowledgeService:
             return self._kb_info(s, kb)
 
     def kb_id(self, ref: str, *, actor: Actor = SYSTEM, action: str = "kb.read") -> str:
-        with self.db.session() as s:
-            kb = self._resolve_kb(s, ref)
-            self._authorize_kb(s, kb, actor, action)
-            return kb.id
+        # Runs for every base named in every search: plain statements on one connection, no ORM objects. Nothing
+        # is cached, so a grant, visibility or department change (from any process) applies to the next call.
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(_KB_BY_REF, {"ref": ref}).all()
+            if not rows:
+                raise NotFound(f"知识库“{ref}”不存在", code="KB_NOT_FOUND")
+            row = next((r for r in rows if r.id == ref), rows[0])  # an id wins over another base's same name
+            grants = tuple(tuple(g) for g in conn.execute(_GRANTS_OF, {"kb_id": row.id}))
+        self._authorize_resource(_row_resource(row, grants), actor, action)
+        return row.id
 
     def delete_kb(self, ref: str, *, actor: Actor = SYSTEM) -> None:
         with self._write_lock, self.db.session() as s:
@@ -636,89 +717,217 @@ class KnowledgeService:
 
     def _merge_segments(self, kb_id: str, merge: list[str], drop: list[str]) -> None:
         with self._write_lock:
-            new_seg = None
-            if merge:
-                with self.db.session() as s:
-                    rows = s.execute(
-                        select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id.in_(merge)).order_by(Chunk.id)
-                    ).all()
-                new_seg = new_id()
-                # One string object per distinct token: merging 100k chunks otherwise holds millions of copies.
-                vocab: dict[str, str] = {}
-                write_segment(
-                    self._kb_dir(kb_id) / new_seg,
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    [[vocab.setdefault(t, t) for t in r[2].split()] for r in rows],
-                )
+            self._merge_segments_locked(kb_id, merge, drop, self._merged_format(kb_id, merge))
+
+    def _merged_format(self, kb_id: str, seg_ids: list[str]) -> int:
+        """The oldest format among segments being merged: their stored tokens may still be in it, and the merged
+        segment must then be rebuilt like them (a compaction can run while a rebuild is half done)."""
+        cached = self._views.get(kb_id)
+        known = {seg.id: seg.format for seg in cached.segments} if cached else {}
+        fmt = LEXICAL_FORMAT
+        for sid in seg_ids:
+            if sid not in known:
+                try:
+                    known[sid] = segment_format(self._kb_dir(kb_id) / sid)
+                except (FileNotFoundError, ValueError):
+                    known[sid] = 1  # unreadable: rebuilding it from the chunks' text is always right
+            fmt = min(fmt, known[sid])
+        return fmt
+
+    def _merge_segments_locked(self, kb_id: str, merge: list[str], drop: list[str], fmt: int) -> None:
+        """Merge segments into one from the chunks' stored tokens (caller holds the write lock). The new segment
+        replaces the old ones in one transaction, so readers see either the old set or the new one."""
+        new_seg = None
+        if merge:
             with self.db.session() as s:
-                kb = s.get(KnowledgeBase, kb_id, with_for_update=True)
-                if kb is None:
-                    return
-                gone = merge + drop
-                if new_seg:
-                    s.execute(update(Chunk).where(Chunk.id.in_([r[0] for r in rows])).values(segment_id=new_seg))
-                    s.add(LexicalSegment(id=new_seg, kb_id=kb_id, chunk_count=len(rows)))
-                s.execute(delete(LexicalSegment).where(LexicalSegment.id.in_(gone)))
-                kb.generation += 1
+                rows = s.execute(
+                    select(Chunk.id, Chunk.document_id, Chunk.tokens).where(Chunk.segment_id.in_(merge)).order_by(Chunk.id)
+                ).all()
+            new_seg = new_id()
+            # One string object per distinct token: merging 100k chunks otherwise holds millions of copies.
+            vocab: dict[str, str] = {}
+            write_segment(
+                self._kb_dir(kb_id) / new_seg,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [[vocab.setdefault(t, t) for t in r[2].split()] for r in rows],
+                fmt,
+            )
+        with self.db.session() as s:
+            kb = s.get(KnowledgeBase, kb_id, with_for_update=True)
+            if kb is None:
+                return
+            gone = merge + drop
+            if new_seg:
+                s.execute(update(Chunk).where(Chunk.id.in_([r[0] for r in rows])).values(segment_id=new_seg))
+                s.add(LexicalSegment(id=new_seg, kb_id=kb_id, chunk_count=len(rows)))
+            s.execute(delete(LexicalSegment).where(LexicalSegment.id.in_(gone)))
+            kb.generation += 1
         for seg in merge + drop:
             shutil.rmtree(self._kb_dir(kb_id) / seg, ignore_errors=True)
-        log_event(log, "segments merged", kb_id=kb_id, merged=len(merge), dropped=len(drop))
+        log_event(log, "segments merged", kb_id=kb_id, merged=len(merge), dropped=len(drop), format=fmt)
 
     # ---- index views (per process cache) ----------------------------------------------------------
 
     def view(self, kb_id: str, with_dense: bool = True) -> KBView:
         """The current in-memory view of a base, reloaded only when its generation moved.
 
-        Segments written in an older format (LEXICAL_FORMAT) are rebuilt first, once.
+        Segments written in an older format (LEXICAL_FORMAT) are rebuilt in the background; until the rebuilt
+        segment is swapped in, the view searches the base as it is (view.outdated).
         """
         view = self._view(kb_id, with_dense)
-        outdated = [seg.id for seg in view.segments if seg.format < LEXICAL_FORMAT]
-        if outdated and self._upgrade_segments(kb_id, outdated):
-            view = self._view(kb_id, with_dense)
+        if view.outdated:
+            self._start_upgrade(kb_id)
         return view
 
-    def _upgrade_segments(self, kb_id: str, seg_ids: list[str]) -> bool:
-        """Re-tokenise the chunks of older-format segments from their text and merge them into a new segment.
+    # ---- rebuilding older-format segments (background) ----------------------------------------------
+
+    def index_upgrade_progress(self, kb_ref: str, *, actor: Actor = SYSTEM) -> IndexUpgradeProgress:
+        """Whether the base still has older-format segments, and how far this process's rebuild got."""
+        kb_id = self.kb_id(kb_ref, actor=actor)
+        view = self.view(kb_id, with_dense=False)  # loads the base and starts the rebuild when needed
+        st = self._upgrades.get(kb_id) or _Upgrade()
+        return IndexUpgradeProgress(
+            kb_id=kb_id, outdated=view.outdated, running=st.running, done=st.done, total=st.total, error=st.error
+        )
+
+    def upgrade_status(self, kb_id: str) -> tuple[int, int] | None:
+        """(done, total) chunks of a running rebuild of the base, None when none runs in this process."""
+        st = self._upgrades.get(kb_id)
+        return (st.done, st.total) if st is not None and st.running else None
+
+    def wait_for_index_upgrades(self, timeout: float | None = None) -> bool:
+        """Block until this process's rebuilds have finished (tests, command-line tools); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for st in list(self._upgrades.values()):
+            if st.thread is not None:
+                st.thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(st.running for st in self._upgrades.values())
+
+    def _start_upgrade(self, kb_id: str) -> None:
+        with self._upgrade_lock:
+            st = self._upgrades.setdefault(kb_id, _Upgrade())
+            if st.running or self._closing.is_set():
+                return
+            if st.failed_at is not None and time.monotonic() - st.failed_at < UPGRADE_RETRY_SECONDS:
+                return
+            st.thread = threading.Thread(target=self._run_upgrade, args=(kb_id, st), name=f"haoban-reindex-{kb_id}", daemon=True)
+            st.thread.start()
+
+    def _run_upgrade(self, kb_id: str, st: _Upgrade) -> None:
+        t0 = time.monotonic()
+        try:
+            self._remove_orphans(kb_id)
+            # A compaction may fold an outdated segment into a new one meanwhile (it keeps the old format):
+            # look again after each pass; chunks already done are skipped, so a second pass is quick.
+            for _ in range(3):
+                outdated = [seg.id for seg in self._view(kb_id, False).segments if seg.format < LEXICAL_FORMAT]
+                if not outdated or not self._upgrade_segments(kb_id, outdated, st):
+                    break
+            st.error, st.failed_at = None, None
+            log_event(log, "lexical index upgraded", kb_id=kb_id, chunks=st.total, to_format=LEXICAL_FORMAT,
+                      seconds=round(time.monotonic() - t0, 2))  # fmt: skip
+        except NotFound:
+            pass  # the base was deleted meanwhile
+        except Exception as err:  # the old segments stay in use; the next search after a pause retries
+            log.exception("lexical index upgrade failed")
+            st.error, st.failed_at = f"{type(err).__name__}: {err}"[:300], time.monotonic()
+
+    def _upgrade_segments(self, kb_id: str, seg_ids: list[str], st: _Upgrade) -> bool:
+        """Re-tokenise the chunks of older-format segments from their text, then merge them into one new segment.
 
         Indexes built before character bigrams were added (format 1) would otherwise lack them until every
         document is ingested again. Costs about what tokenising costs at ingest (jieba, roughly 3 s per 1000
-        chunks on one core); the first search on such a base waits for it.
+        chunks on one core). Tokens are written batch by batch (ingest and search go on meanwhile); the old
+        segments stay in use until the merge swaps the new one in, in one transaction. Returns False when it
+        stopped early (closing) or found nothing left to do.
         """
-        t0 = time.monotonic()
+        with self.db.session() as s:
+            live = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.id.in_(seg_ids))))
+            ids = list(s.scalars(select(Chunk.id).where(Chunk.segment_id.in_(live)).order_by(Chunk.id))) if live else []
+        if not live:
+            return False  # merged or dropped meanwhile
+        st.done, st.total = 0, len(ids)
+        child = [self._tokeniser_process()]  # a one-item list: dropped for the rest of the run if it fails
+        try:
+            for i in range(0, len(ids), UPGRADE_BATCH):
+                if self._closing.is_set():
+                    return False
+                batch = ids[i : i + UPGRADE_BATCH]
+                self._retokenise(batch, child)
+                st.done += len(batch)
+        finally:
+            if child[0] is not None:
+                child[0].close()
         with self._write_lock:
+            # Chunks only ever leave these segments (merges write new ones), so every chunk still in them was
+            # re-tokenised above.
             with self.db.session() as s:
-                live = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.id.in_(seg_ids))))
-                rows = s.execute(
-                    select(Chunk.id, Chunk.heading_path, Chunk.text, Document.title)
-                    .join(Document, Document.id == Chunk.document_id)
-                    .where(Chunk.segment_id.in_(live))
-                ).all() if live else []
+                live = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.id.in_(live))))
+                left = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.segment_id.in_(live))) if live else 0
             if not live:
-                return False  # another thread got there first
-            titles: dict[str, list[str]] = {}
-            tokens = []
-            for cid, path, text, title in rows:
-                if title not in titles:
-                    titles[title] = title_tokens(title or "")
-                tokens.append({"id": cid, "tokens": " ".join(index_tokens(titles[title], path, text))})
-            if tokens:
-                with self.db.session() as s:
-                    s.execute(update(Chunk), tokens)
-        if rows:
-            self._merge_segments(kb_id, live, [])
-        else:  # only deleted chunks were left in them
-            self._merge_segments(kb_id, [], live)
-        log_event(log, "lexical index upgraded", kb_id=kb_id, segments=len(live), chunks=len(rows),
-                  to_format=LEXICAL_FORMAT, seconds=round(time.monotonic() - t0, 2))
+                return True  # a compaction took them: the caller looks again
+            if left:
+                self._merge_segments_locked(kb_id, live, [], LEXICAL_FORMAT)
+            else:  # only deleted chunks were left in them
+                self._merge_segments_locked(kb_id, [], live, LEXICAL_FORMAT)
         return True
 
-    def _view(self, kb_id: str, with_dense: bool) -> KBView:
+    def _retokenise(self, chunk_ids: list[str], child: list[TokeniserProcess | None]) -> None:
         with self.db.session() as s:
-            kb = s.get(KnowledgeBase, kb_id)
-            if kb is None:
-                raise NotFound("知识库不存在", code="KB_NOT_FOUND")
-            gen, vgen = kb.generation, kb.vector_generation
+            rows = s.execute(
+                select(Chunk.id, Chunk.heading_path, Chunk.text, Chunk.tokens, Document.title)
+                .join(Document, Document.id == Chunk.document_id)
+                .where(Chunk.id.in_(chunk_ids))
+            ).all()
+        # Chunks that already have the new tokens were done before an interruption.
+        todo = [(cid, (title, path, text)) for cid, path, text, old, title in rows if not _has_new_tokens(title, path, text, old)]
+        if not todo:
+            return
+        inputs = [t for _, t in todo]
+        tokens = None
+        if child[0] is not None:
+            try:
+                tokens = child[0](inputs)
+            except (OSError, ValueError):
+                log.exception("tokeniser process failed; tokenising in this process from now on")
+                child[0].close()
+                child[0] = None
+        if tokens is None:
+            tokens = retokenise.tokenise(inputs)
+        # By id, without a row-count check: a chunk deleted meanwhile just updates nothing.
+        with self._write_lock, self.db.engine.begin() as conn:
+            conn.execute(_SET_TOKENS, [{"cid": cid, "tok": tok} for (cid, _), tok in zip(todo, tokens, strict=True)])
+
+    @staticmethod
+    def _tokeniser_process() -> TokeniserProcess | None:
+        if not UPGRADE_IN_SUBPROCESS:
+            return None
+        try:
+            return TokeniserProcess()
+        except OSError:
+            log.exception("cannot start the tokeniser process; tokenising in this process")
+            return None
+
+    def _remove_orphans(self, kb_id: str) -> None:
+        """Delete segment directories a crash left behind (written, never recorded in the database). Only old
+        ones: another process may be between writing a segment and recording it."""
+        kb_dir = self._kb_dir(kb_id)
+        if not kb_dir.is_dir():
+            return
+        with self.db.session() as s:
+            known = set(s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id)))
+        for d in kb_dir.iterdir():
+            if d.is_dir() and d.name.removesuffix(".tmp") not in known and time.time() - d.stat().st_mtime > ORPHAN_SECONDS:
+                shutil.rmtree(d, ignore_errors=True)
+                log_event(log, "orphan segment removed", kb_id=kb_id, segment=d.name)
+
+    def _view(self, kb_id: str, with_dense: bool) -> KBView:
+        with self.db.engine.connect() as conn:
+            gens = conn.execute(_KB_GENERATIONS, {"kb_id": kb_id}).first()
+        if gens is None:
+            raise NotFound("知识库不存在", code="KB_NOT_FOUND")
+        gen, vgen = gens
         with self._view_lock:
             view = self._views.get(kb_id)
             if view is None or view.generation != gen:

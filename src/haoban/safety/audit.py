@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from haoban.logs import request_id
 from haoban.safety.auth import Actor
@@ -33,6 +33,16 @@ _FIELDS = (
     "seq", "ts", "actor_id", "actor_name", "actor_kind", "department_id", "action", "resource_type", "resource_id",
     "input_digest", "input_preview", "output_digest", "result", "detail", "request_id", "prev_hash",
 )  # fmt: skip
+
+_HEAD = AuditHead.__table__
+_BUMP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.anchor_seq, _HEAD.c.anchor_hash)
+)
+_INSERT_RECORD = insert(AuditRecord.__table__)
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("new_hash"), sig=bindparam("new_sig"))
 
 
 class AuditEntry(BaseModel):
@@ -151,17 +161,18 @@ class AuditLog:
             "detail": json.loads(json.dumps(detail, ensure_ascii=False, default=str)) if detail else None,
             "request_id": request_id.get(),
         }
-        with self.db.session() as s:
-            # Updating the head row first takes the write lock (SQLite) or the row lock (PostgreSQL) before we
+        # Prebuilt Core statements on one connection, one transaction: building statements and the ORM unit of
+        # work cost more than the three statements themselves, and this runs on every search.
+        with self.db.engine.begin() as conn:
+            # Bumping the head row first takes the write lock (SQLite) or the row lock (PostgreSQL) before we
             # read the previous hash, so concurrent writers queue up instead of forking the chain.
-            s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
-            head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+            head = conn.execute(_BUMP_HEAD).one()
             values["seq"] = head.seq
             values["prev_hash"] = head.hash
             values["hash"] = self._chain.hash(values)
-            s.add(AuditRecord(**values))
-            head.hash = values["hash"]
-            head.sig = self._chain.head_sig(head.seq, head.hash, head.anchor_seq, head.anchor_hash)
+            conn.execute(_INSERT_RECORD, values)
+            sig = self._chain.head_sig(head.seq, values["hash"], head.anchor_seq, head.anchor_hash)
+            conn.execute(_SET_HEAD, {"new_hash": values["hash"], "new_sig": sig})
         return values["seq"]
 
     # ---- reading ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-/* 知识库详情：文档列表（分页、按标题筛选）、上传、粘贴文本、效力切换、删除、向量进度。 */
+/* 知识库详情：文档列表（分页、按标题筛选）、上传、粘贴文本、效力切换、删除、向量进度、旧索引升级进度。 */
 "use strict";
 
 (() => {
@@ -15,6 +15,7 @@
   const prevBtn = document.getElementById("prev-page");
   const nextBtn = document.getElementById("next-page");
   const progressLine = document.getElementById("embed-progress");
+  const upgradeLine = document.getElementById("index-upgrade");
   let offset = 0;
   let total = 0;
   let filter = "";
@@ -269,8 +270,35 @@
     }
   }
 
+  // ---- keyword index in an older format: rebuilt in the background, search goes on meanwhile ----
+  let upgradeTimer = null;
+  let wasUpgrading = false;
+  async function pollUpgrade() {
+    clearTimeout(upgradeTimer);
+    let p;
+    try {
+      p = await api("GET", `${kbPath}/index-upgrade`);
+    } catch (err) {
+      // A failed poll (network, navigation) must not end the display: ask again a little later.
+      upgradeTimer = setTimeout(pollUpgrade, 10000);
+      return;
+    }
+    if (p.outdated) {
+      wasUpgrading = true;
+      let text;
+      if (p.error) text = `关键词索引升级出错，稍后自动重试（${p.error}）；检索照常使用旧版索引。`;
+      else if (p.total) text = `关键词索引正在后台升级：${p.done}/${p.total} 个段落已重新分词；升级期间检索照常，使用旧版索引。`;
+      else text = "关键词索引正在后台升级；升级期间检索照常，使用旧版索引。";
+      show(upgradeLine, text);
+      upgradeTimer = setTimeout(pollUpgrade, p.error ? 15000 : 3000);
+    } else {
+      show(upgradeLine, wasUpgrading ? "关键词索引升级完成。" : "");
+    }
+  }
+
   health().then((h) => {
     hasEmbedder = !h || !!h.embedder;
     refreshAll();
+    pollUpgrade();
   });
 })();

@@ -177,6 +177,11 @@ def _is_heading(text: str) -> bool:
     return len(text) <= 40 and text[-1] not in _TERMINAL
 
 
+# A short "label: value" line (长沙： 0731-88666312, 开户行：中国工商银行……) states a fact without closing
+# punctuation: contact lists, addresses and accounts are answers, not headings.
+_LABELLED = re.compile(r"^[^：:]{1,20}[：:]\s*\S{2,}")
+
+
 def lead_heading(before: str) -> str:
     """The heading line just before a passage, if the text there ends with one ("## 二、需要提交的材料").
 
@@ -202,7 +207,9 @@ def build_passages(
             raw = hit.text[s:e]
             norm = normalize(raw)
             usable = (
-                not _is_heading(raw) and not raw.endswith(_QUESTION_END) and not looks_like_injection(raw)
+                (not _is_heading(raw) or bool(_LABELLED.match(raw)))
+                and not raw.endswith(_QUESTION_END)
+                and not looks_like_injection(raw)
             )
             sentences.append(
                 Sentence(

@@ -141,3 +141,11 @@ def test_measures_and_requirements_have_answer_cues():
     assert ex._cue(measure, "对小微企业给予房租减免。") > ex._cue(measure, "小微企业受疫情影响较大。")
     demand = analyze("对复工企业提出了哪些要求", doc_freq)
     assert ex._cue(demand, "企业要做好体温检测。") > ex._cue(demand, "主要领导到企业走访。")
+
+
+def test_a_short_label_value_line_is_a_sentence_a_bare_heading_line_is_not():
+    text = "二、咨询电话\n长沙：0731-88666312\n开户行：中国工商银行北京分行\n三、其他事项\n"
+    info = analyze("长沙的咨询电话是多少", doc_freq)
+    usable = {s.text: s.usable for s in ex.build_passages(info, [hit(text)])[0].sentences}
+    assert usable["长沙：0731-88666312"] and usable["开户行：中国工商银行北京分行"]
+    assert not usable["二、咨询电话"] and not usable["三、其他事项"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from haoban.apps.qa import extract as ex
 from haoban.apps.qa.question import analyze
 from haoban.knowledge.schemas import Citation, SearchHit
@@ -149,3 +151,17 @@ def test_a_short_label_value_line_is_a_sentence_a_bare_heading_line_is_not():
     usable = {s.text: s.usable for s in ex.build_passages(info, [hit(text)])[0].sentences}
     assert usable["长沙：0731-88666312"] and usable["开户行：中国工商银行北京分行"]
     assert not usable["二、咨询电话"] and not usable["三、其他事项"]
+
+
+def test_a_two_character_word_the_base_holds_only_as_a_character_pair_is_known():
+    from haoban.text.segment import BIGRAM_MARK
+
+    def freq(words: list[str]) -> tuple[int, dict[str, int]]:
+        # 交通运输 and 部门 are words of the base; 等部 only occurs inside 等部门, as a character pair
+        base = {"交通运输": 10, BIGRAM_MARK + "等部": 3, BIGRAM_MARK + "人证": 2, "残疾": 4}
+        return 100, {w: base[w] for w in words if w in base}
+
+    info = analyze("交通运输等部", freq)
+    assert [t.text for t in info.terms] == ["交通运输", "等部"] and info.known_weight == pytest.approx(1.0)
+    # a longer unknown word is not pieced together from pairs
+    assert analyze("残疾人证", freq).known_weight < 1.0

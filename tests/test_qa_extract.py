@@ -165,3 +165,17 @@ def test_a_two_character_word_the_base_holds_only_as_a_character_pair_is_known()
     assert [t.text for t in info.terms] == ["交通运输", "等部"] and info.known_weight == pytest.approx(1.0)
     # a longer unknown word is not pieced together from pairs
     assert analyze("残疾人证", freq).known_weight < 1.0
+
+
+def test_a_sentence_about_another_province_only_is_marked():
+    info = analyze("辽宁省社保缴费有哪些优惠", doc_freq)
+    hits = [
+        hit("湖北省可免征三项社会保险单位缴费部分。", doc="hb", title="湖北省阶段性减免社会保险费的通知"),
+        hit("全省中小微企业社保缴费减半征收。企业可按月申报。", doc="ln", title="辽宁省社保缴费优惠政策"),
+        hit("参保单位可申请缓缴社会保险费。", doc="gj", title="关于阶段性减免企业社会保险费的通知"),
+    ]
+    f = {c.sentence.text: c.features["other_region"] for c in ex.sentence_candidates(info, ex.build_passages(info, hits))}
+    assert f["湖北省可免征三项社会保险单位缴费部分。"] == 1.0
+    assert f["全省中小微企业社保缴费减半征收。"] == 0.0  # its document is about 辽宁
+    assert f["参保单位可申请缓缴社会保险费。"] == 0.0  # names no region
+    assert ex.SENTENCE_WEIGHTS["other_region"] < 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from haoban.apps.qa import extract as ex
 from haoban.apps.qa.question import analyze
 from haoban.knowledge.schemas import Citation, SearchHit
@@ -141,3 +143,39 @@ def test_measures_and_requirements_have_answer_cues():
     assert ex._cue(measure, "对小微企业给予房租减免。") > ex._cue(measure, "小微企业受疫情影响较大。")
     demand = analyze("对复工企业提出了哪些要求", doc_freq)
     assert ex._cue(demand, "企业要做好体温检测。") > ex._cue(demand, "主要领导到企业走访。")
+
+
+def test_a_short_label_value_line_is_a_sentence_a_bare_heading_line_is_not():
+    text = "二、咨询电话\n长沙：0731-88666312\n开户行：中国工商银行北京分行\n三、其他事项\n"
+    info = analyze("长沙的咨询电话是多少", doc_freq)
+    usable = {s.text: s.usable for s in ex.build_passages(info, [hit(text)])[0].sentences}
+    assert usable["长沙：0731-88666312"] and usable["开户行：中国工商银行北京分行"]
+    assert not usable["二、咨询电话"] and not usable["三、其他事项"]
+
+
+def test_a_two_character_word_the_base_holds_only_as_a_character_pair_is_known():
+    from haoban.text.segment import BIGRAM_MARK
+
+    def freq(words: list[str]) -> tuple[int, dict[str, int]]:
+        # 交通运输 and 部门 are words of the base; 等部 only occurs inside 等部门, as a character pair
+        base = {"交通运输": 10, BIGRAM_MARK + "等部": 3, BIGRAM_MARK + "人证": 2, "残疾": 4}
+        return 100, {w: base[w] for w in words if w in base}
+
+    info = analyze("交通运输等部", freq)
+    assert [t.text for t in info.terms] == ["交通运输", "等部"] and info.known_weight == pytest.approx(1.0)
+    # a longer unknown word is not pieced together from pairs
+    assert analyze("残疾人证", freq).known_weight < 1.0
+
+
+def test_a_sentence_about_another_province_only_is_marked():
+    info = analyze("辽宁省社保缴费有哪些优惠", doc_freq)
+    hits = [
+        hit("湖北省可免征三项社会保险单位缴费部分。", doc="hb", title="湖北省阶段性减免社会保险费的通知"),
+        hit("全省中小微企业社保缴费减半征收。企业可按月申报。", doc="ln", title="辽宁省社保缴费优惠政策"),
+        hit("参保单位可申请缓缴社会保险费。", doc="gj", title="关于阶段性减免企业社会保险费的通知"),
+    ]
+    f = {c.sentence.text: c.features["other_region"] for c in ex.sentence_candidates(info, ex.build_passages(info, hits))}
+    assert f["湖北省可免征三项社会保险单位缴费部分。"] == 1.0
+    assert f["全省中小微企业社保缴费减半征收。"] == 0.0  # its document is about 辽宁
+    assert f["参保单位可申请缓缴社会保险费。"] == 0.0  # names no region
+    assert ex.SENTENCE_WEIGHTS["other_region"] < 0

@@ -28,6 +28,9 @@ of them (`SENTENCE_WEIGHTS`):
   the question: "……措施如下", a restated heading): this one, weighted by how well that one matches, is
   the answer. Its weight was set on the dev half with the other weights fixed (a full refit on the new
   retrieval lowered the dev hits).
+- other_region: the question names a province and the sentence (with its document title) names only
+  other ones: 湖北's rule does not answer a question about 辽宁, however well the rest matches. Its weight
+  was set like after_restate's.
 The weights are a softmax over each question's sentences (the ones overlapping the gold answer as
 targets) fitted on the dev half of the public policyqa questions only (benchmarks/qa.py `splits`).
 At most MAX_SENTENCES sentences are highlighted; chunks overlap, so sentences are compared by their
@@ -177,6 +180,11 @@ def _is_heading(text: str) -> bool:
     return len(text) <= 40 and text[-1] not in _TERMINAL
 
 
+# A short "label: value" line (长沙： 0731-88666312, 开户行：中国工商银行……) states a fact without closing
+# punctuation: contact lists, addresses and accounts are answers, not headings.
+_LABELLED = re.compile(r"^[^：:]{1,20}[：:]\s*\S{2,}")
+
+
 def lead_heading(before: str) -> str:
     """The heading line just before a passage, if the text there ends with one ("## 二、需要提交的材料").
 
@@ -202,7 +210,9 @@ def build_passages(
             raw = hit.text[s:e]
             norm = normalize(raw)
             usable = (
-                not _is_heading(raw) and not raw.endswith(_QUESTION_END) and not looks_like_injection(raw)
+                (not _is_heading(raw) or bool(_LABELLED.match(raw)))
+                and not raw.endswith(_QUESTION_END)
+                and not looks_like_injection(raw)
             )
             sentences.append(
                 Sentence(
@@ -265,7 +275,7 @@ SENTENCE_FEATURES = (
     "words", "bigrams", "phrase", "cue", "unit", "after_question", "prev_words", "prev_bigrams",
     "next_words", "intro", "passage", "passage_bigrams", "document", "topic", "rank", "lexical",
     "length", "short", "list_item", "pair_words", "pair_bigrams", "local_words", "local_bigrams", "dense",
-    "heading", "after_heading", "title", "novel", "lead", "echoes", "after_restate",
+    "heading", "after_heading", "title", "novel", "lead", "echoes", "after_restate", "other_region",
 )  # fmt: skip
 SENTENCE_WEIGHTS: dict[str, float] = {
     "words": 0.14, "bigrams": 0.7, "phrase": 1.25, "cue": 1.37, "unit": 1.09, "after_question": -1.07,
@@ -273,7 +283,7 @@ SENTENCE_WEIGHTS: dict[str, float] = {
     "passage_bigrams": 3.36, "document": 3.42, "topic": 0.72, "rank": 0.44, "lexical": 3.07, "length": -0.39,
     "short": -1.47, "list_item": 0.39, "pair_words": 1.77, "pair_bigrams": 2.45, "local_words": 0.21,
     "local_bigrams": 1.17, "heading": -1.81, "after_heading": 3.09, "title": -0.78, "novel": 0.19,
-    "lead": -0.27, "echoes": 1.47, "after_restate": 3.0, "dense": 0.0,
+    "lead": -0.27, "echoes": 1.47, "after_restate": 3.0, "other_region": -2.0, "dense": 0.0,
 }  # fmt: skip
 HYBRID_SENTENCE_WEIGHTS: dict[str, float] = dict(SENTENCE_WEIGHTS)
 _LIST_ITEM = re.compile(
@@ -289,6 +299,13 @@ def _numbered_heading(sents: list[Sentence], i: int) -> bool:
     if not m or len(text) - m.end() > 24 or any(ch in text[m.end() :] for ch in "，,；;"):
         return False
     return i + 1 >= len(sents) or not _LIST_ITEM.match(sents[i + 1].text)
+
+
+# Province-level regions, by the short names that documents and questions use (山东 of 山东省, 内蒙古 …).
+_REGION = re.compile(
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|"
+    "云南|陕西|甘肃|青海|内蒙古|广西|西藏|宁夏|新疆|香港|澳门|台湾"
+)
 
 
 # A note closing the previous paragraph that the sentence splitter left in front of a heading:
@@ -363,6 +380,7 @@ def sentence_candidates(
         for s in p.sentences:
             docs_of.setdefault(s.norm, set()).add(p.hit.citation.document_id)
     echo_count = {k: len(v) for k, v in docs_of.items()}
+    asked_regions = set(_REGION.findall(info.text))
     for p in passages:
         sents = p.sentences
         n = len(sents)
@@ -376,6 +394,7 @@ def sentence_candidates(
             "dense": dense_value(p.hit) if use_dense else 0.0,
         }
         title = normalize(p.hit.citation.title or "")
+        title_regions = set(_REGION.findall(p.hit.citation.title or ""))
         words = [coverage(info, s.norm) for s in sents]
         pairs = [_pairs(info, s.grams) for s in sents]
         headings = [_numbered_heading(sents, i) for i in range(n)]
@@ -417,6 +436,9 @@ def sentence_candidates(
             # question ("在援企稳岗方面……措施如下：", a restated heading), the answer is this one.
             restating = prev is not None and prev.usable and novel[i - 1] <= RESTATE_NOVEL
             f["after_restate"] = words[i - 1] if restating else 0.0
+            # The question asks about one region, the sentence (or its document) speaks of others only.
+            named = title_regions | set(_REGION.findall(s.text)) if asked_regions else set()
+            f["other_region"] = float(bool(named) and not named & asked_regions)
             score = sum(w * f[k] for k, w in active)
             out.append(Candidate(p, i, score, f))
     return out

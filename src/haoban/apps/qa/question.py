@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from haoban.text.normalize import normalize
-from haoban.text.segment import cut, stopwords, tokenize
+from haoban.text.segment import char_bigrams, cut, stopwords, tokenize
 
 # Words that say how something is asked, not what about: dropped from the content words (the shared
 # stop list already holds the common function and question words).
@@ -22,6 +22,7 @@ QUESTION_WORDS = frozenset(
     多长时间 多大 多高 几个 几天 几年 几月 几号 几次 有何 有哪些 有没有 一下 咨询 了解 告诉 知道 请问 想问 问问
     请 麻烦 您好 你好 谢谢 下 呢 吗 吧 啊 么 嘛 怎么 怎样 如何 是否 能否 可否 可以 能 要 应 应该 需 需要 会 该 如
     具体 主要 分别 一般 都 还 又 些 哪 啥 咋 咋办 办法 呀 多少钱 怎么样 怎么办
+    何种 何处 何人 何以 何日 何等 何谓 几时 哪天 哪一天 啥时候 为啥 指代
     """.split()
 )
 
@@ -172,7 +173,10 @@ def analyze(question: str, doc_freq: DocFreq | None = None) -> QuestionInfo:
     parts = {
         w: tuple(p for p in tokenize(w) if p != w and len(p) > 1 and p not in QUESTION_WORDS) for w in words
     }
-    lookup = list(dict.fromkeys(words + [p for ps in parts.values() for p in ps]))
+    # A two-character word as indexed for search (a marked character pair): the base may hold the two
+    # characters side by side without the segmenter ever cutting them out as a word.
+    pairs = {w: tuple(char_bigrams(w)) if len(w) == 2 else () for w in words}
+    lookup = list(dict.fromkeys(words + [p for ps in [*parts.values(), *pairs.values()] for p in ps]))
     n, df = doc_freq(lookup) if doc_freq and lookup else (0, {})
     terms: list[Term] = []
     known = 0.0
@@ -183,6 +187,11 @@ def analyze(question: str, doc_freq: DocFreq | None = None) -> QuestionInfo:
                 # Segmented differently in the documents: the rarest of its parts bounds its frequency.
                 found = [df.get(p, 0) for p in parts[w]]
                 d = min(found) if all(found) else 0
+            if d == 0 and pairs[w]:
+                # Not a word of the base but a piece of its text (等部 of 等部门): known, as rare as that pair.
+                # Longer words are not pieced together from pairs (残疾人证 from 残疾, 疾人, 人证): an unknown
+                # compound is what marks a question the base cannot answer.
+                d = df.get(pairs[w][0], 0)
             # A word the base never contains weighs as much as its rarest word: it is likely the topic.
             weight = _idf(n, d) if d else _idf(n, 1)
         else:

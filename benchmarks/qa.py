@@ -97,14 +97,14 @@ def span_hit(answer, q: dict, source_of: dict[str, str], copy_of_gold) -> str | 
     gold = str(q["docid"])
     start = int(q["answer_start"])
     spans = {gold: [(start, start + len(q["answer"]))]}
+    found = set()
     for c in answer.citations:
         src = source_of.get(c.document_id)
         if src not in spans:
             spans[src] = copy_of_gold(src, q["answer"])
-        for hs, he in c.highlights:
-            if any(c.start + hs < e and s < c.start + he for s, e in spans[src]):
-                return "gold" if src == gold else "copy"
-    return None
+        if any(c.start + hs < e and s < c.start + he for hs, he in c.highlights for s, e in spans[src]):
+            found.add("gold" if src == gold else "copy")
+    return "gold" if "gold" in found else next(iter(found), None)
 
 
 def split_of(q: dict) -> str:

@@ -239,3 +239,33 @@ def test_coverage_counts_query_terms_in_a_chunk_and_across_its_document(tmp_path
     view = KBView(2, [seg], [np.array([True, False, True, True])], 3)
     _, doc_cov2, size2 = view.coverage(["失业", "保险金", "材料", "没有的词"], ["c1"], ["d1"])
     assert doc_cov2[0] < doc_cov[0] and size2.tolist() == [1]
+
+
+def test_cli_upgrades_an_older_index_in_the_foreground(settings, tmp_path):
+    """`haoban kb upgrade-index` as an operator runs it (a real subprocess, the real tokeniser child process)."""
+    import os
+    import subprocess
+    import sys
+
+    from haoban.knowledge.index import LEXICAL_FORMAT
+
+    kb_id = _old_format_base(settings)
+    env = {
+        **os.environ,
+        "HAOBAN_DATA_DIR": str(settings.data_dir),
+        "HAOBAN_EMBEDDING_BACKEND": "none",
+        "HAOBAN_CONFIG": str(tmp_path / "none.toml"),
+    }
+    cli = [sys.executable, "-m", "haoban.cli", "kb", "upgrade-index", "库"]
+    first = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "关键词索引升级完成：重新分词 3 个段落" in first.stdout
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        assert [seg.format for seg in svc._view(kb_id, False).segments] == [LEXICAL_FORMAT]
+    finally:
+        svc.close()
+    again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "无需升级" in again.stdout
+    missing = subprocess.run([*cli[:-1], "不存在的库"], env=env, capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0 and "不存在" in missing.stderr

@@ -171,6 +171,30 @@ def kb_delete(
     out.print(f"已删除知识库“{info.name}”")
 
 
+@kb_app.command("upgrade-index")
+@handled
+def kb_upgrade_index(name: Annotated[str, typer.Argument(help="知识库名称或 ID")]) -> None:
+    """把旧版本写的关键词索引升级到当前格式，前台显示进度（服务运行时也会在后台自动升级）。"""
+    import time
+
+    svc = service(embedder=False)
+    p = svc.index_upgrade_progress(name)  # starts the rebuild when the base needs one
+    if not p.outdated:
+        out.print("关键词索引已是当前格式，无需升级。")
+        return
+    with progress("升级关键词索引") as bar:
+        task = bar.add_task("upgrade", total=p.total or None, item="重新分词")
+        while p.running:
+            bar.update(task, completed=p.done, total=p.total or None)
+            time.sleep(0.5)
+            p = svc.index_upgrade_progress(name)  # a finished pass that left work starts the next one
+        bar.update(task, completed=p.done, total=p.total or None)
+    if p.outdated:
+        err.print(f"[red]错误[/red]：关键词索引升级未完成（{p.error or '已中断'}）；检索照常使用旧版索引，可稍后重试。")
+        raise typer.Exit(1)
+    out.print(f"关键词索引升级完成：重新分词 {p.total} 个段落。")
+
+
 # ---- documents -----------------------------------------------------------------------------------
 
 

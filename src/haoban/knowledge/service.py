@@ -831,7 +831,10 @@ class KnowledgeService:
             pass  # the base was deleted meanwhile
         except Exception as err:  # the old segments stay in use; the next search after a pause retries
             log.exception("lexical index upgrade failed")
-            st.error, st.failed_at = f"{type(err).__name__}: {err}"[:300], time.monotonic()
+            # Shown on the console and by the CLI: the project's Chinese message, else the cause as the system
+            # gave it (the traceback with the exception class is in the log).
+            reason = err.message if isinstance(err, HaobanError) else str(err) or "未知原因"
+            st.error, st.failed_at = reason[:300], time.monotonic()
 
     def _upgrade_segments(self, kb_id: str, seg_ids: list[str], st: _Upgrade) -> bool:
         """Re-tokenise the chunks of older-format segments from their text, then merge them into one new segment.

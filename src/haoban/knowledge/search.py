@@ -233,12 +233,12 @@ def _signatures(service: KnowledgeService, docs: list[str], view_of: dict[str, K
         if doc not in view.signatures:
             missing.setdefault(id(view), (view, []))[1].append(doc)
     for view, ids in missing.values():
-        with service.db.session() as s:
-            found = dict(s.execute(select(Document.id, Document.signature).where(Document.id.in_(ids))).all())
+        with service.db.engine.connect() as conn:
+            found = dict(conn.execute(select(Document.id, Document.signature).where(Document.id.in_(ids))).all())
             # Documents ingested before signatures existed get theirs from the text, once per generation.
             old = [d for d in ids if d in found and found[d] is None]
             if old:
-                rows = s.execute(select(Document.id, Document.text).where(Document.id.in_(old))).all()
+                rows = conn.execute(select(Document.id, Document.text).where(Document.id.in_(old))).all()
                 found.update(zip([d for d, _ in rows], copies.signatures([t for _, t in rows]), strict=True))
         if len(view.signatures) > MAX_CACHED_SIGNATURES:
             view.signatures.clear()

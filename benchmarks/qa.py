@@ -41,8 +41,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -90,10 +88,12 @@ def build(svc: KnowledgeService, corpus: list[dict], embed: bool) -> dict:
     return stats
 
 
-def span_hit(answer, q: dict, source_of: dict[str, str], copy_of_gold) -> str | None:
+def span_hit(answer, q: dict, source_of: dict[str, str], spans_in_copy) -> str | None:
     """"gold" when a highlighted sentence of a citation of the gold document overlaps the gold answer span;
     "copy" when it is a citation of a copy of the gold document (a repost: knowledge/copies.py) and the
-    highlight overlaps the answer text where it stands in that copy; None otherwise."""
+    highlight overlaps the answer text where it stands in that copy; None otherwise.
+
+    `spans_in_copy(source, gold, text)`: where `text` stands in `source` if that is a copy of `gold`."""
     gold = str(q["docid"])
     start = int(q["answer_start"])
     spans = {gold: [(start, start + len(q["answer"]))]}
@@ -101,7 +101,7 @@ def span_hit(answer, q: dict, source_of: dict[str, str], copy_of_gold) -> str | 
     for c in answer.citations:
         src = source_of.get(c.document_id)
         if src not in spans:
-            spans[src] = copy_of_gold(src, q["answer"])
+            spans[src] = spans_in_copy(src, gold, q["answer"])
         if any(c.start + hs < e and s < c.start + he for hs, he in c.highlights for s, e in spans[src]):
             found.add("gold" if src == gold else "copy")
     return "gold" if "gold" in found else next(iter(found), None)
@@ -179,17 +179,11 @@ def main() -> None:
     source_of = {d.id: d.source for d in docs}
     by_source = {d.source: d for d in docs}
 
-    def copy_of_gold(gold: str):
-        """Where the answer stands in a document that is a copy of the gold one (none if it is no copy)."""
-        sig = copies.decode(by_source[gold].signature)
-
-        def spans(src: str | None, text: str) -> list[tuple[int, int]]:
-            doc = by_source.get(src)
-            if doc is None or float(np.mean(copies.decode(doc.signature) == sig)) < copies.COPY_JACCARD:
-                return []
-            return [(m.start(), m.start() + len(text)) for m in re.finditer(re.escape(text), doc.text)]
-
-        return spans
+    def spans_in_copy(src: str | None, gold: str, text: str) -> list[tuple[int, int]]:
+        doc = by_source.get(src)
+        if doc is None or not copies.same_text(copies.decode(doc.signature), copies.decode(by_source[gold].signature)):
+            return []
+        return [(m.start(), m.start() + len(text)) for m in re.finditer(re.escape(text), doc.text)]
 
     qa = QAService(svc)
     warm = qa.ask("预热", kbs=[KB], use_model=False)  # load the dictionaries and indexes before timing
@@ -203,7 +197,7 @@ def main() -> None:
         answer = qa.ask(q["question"], kbs=[KB], use_model=False)
         latencies.append((time.perf_counter() - t0) * 1000)
         conversations.append(answer.conversation_id)
-        found = span_hit(answer, q, source_of, copy_of_gold(str(q["docid"]))) if answer.mode != "refusal" else None
+        found = span_hit(answer, q, source_of, spans_in_copy) if answer.mode != "refusal" else None
         ok = found is not None
         in_copies += found == "copy"
         hits += ok

@@ -69,6 +69,11 @@ def decode(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=_DTYPE)
 
 
+def same_text(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two signatures are of copies of one text (estimated Jaccard ≥ COPY_JACCARD)."""
+    return float(np.mean(a == b)) >= COPY_JACCARD
+
+
 def fold(
     ranked: Iterable[tuple[str, T]],
     doc_of: dict[str, str],
@@ -95,7 +100,7 @@ def fold(
         if i is not None:
             for j in sorted(candidates.get(i, ())):
                 other = have[j]
-                if j < i and other in shown and float(np.mean(sigs[other] == sigs[doc])) >= COPY_JACCARD:
+                if j < i and other in shown and same_text(sigs[other], sigs[doc]):
                     match = other
                     break
         if match is None:

@@ -151,6 +151,35 @@ def test_older_format_index_is_rebuilt_in_the_background_while_search_goes_on(se
         svc.close()
 
 
+def test_upgrade_progress_reads_segment_formats_without_loading_the_index(settings, monkeypatch):
+    """The console asks on every visit of a base's page: a current index is not loaded just to answer, an
+    older one is found from its files and its rebuild started."""
+    gate = __import__("threading").Event()
+    _tokenising(monkeypatch, gate=gate)
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        svc.create_kb("新库", visibility="public")
+        svc.add_texts("新库", OLD_FORMAT_TEXTS)
+        new_id = svc.kb_id("新库")
+        svc._views.clear()
+        progress = svc.index_upgrade_progress("新库")
+        assert not progress.outdated and not progress.running and new_id not in svc._views
+    finally:
+        svc.close()
+
+    old_id = _old_format_base(settings)
+    svc = KnowledgeService(settings, embedder=None)
+    try:
+        progress = svc.index_upgrade_progress("库")
+        assert progress.outdated and progress.running
+        gate.set()
+        assert svc.wait_for_index_upgrades(30)
+        assert not svc.index_upgrade_progress("库").outdated and not svc.view(old_id).outdated
+    finally:
+        gate.set()
+        svc.close()
+
+
 def test_an_interrupted_rebuild_leaves_the_old_index_usable_and_resumes(settings, monkeypatch):
     from haoban.knowledge import service as service_module
     from haoban.knowledge.index import LEXICAL_FORMAT

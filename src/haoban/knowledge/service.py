@@ -170,6 +170,7 @@ class KnowledgeService:
         self.guard = Guard(self.lexicon, load_topic_rules(self.settings.data_dir))
         self.embedder: Embedder | None = make_embedder(self.settings) if embedder == "auto" else embedder  # type: ignore[assignment]
         self._views: dict[str, KBView] = {}
+        self._segment_formats: dict[str, int] = {}  # segment id → LEXICAL_FORMAT it was written in
         self._view_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._upgrades: dict[str, _Upgrade] = {}
@@ -785,11 +786,31 @@ class KnowledgeService:
     def index_upgrade_progress(self, kb_ref: str, *, actor: Actor = SYSTEM) -> IndexUpgradeProgress:
         """Whether the base still has older-format segments, and how far this process's rebuild got."""
         kb_id = self.kb_id(kb_ref, actor=actor)
-        view = self.view(kb_id, with_dense=False)  # loads the base and starts the rebuild when needed
+        outdated = self._has_outdated_segments(kb_id)
+        if outdated:
+            self._start_upgrade(kb_id)
         st = self._upgrades.get(kb_id) or _Upgrade()
         return IndexUpgradeProgress(
-            kb_id=kb_id, outdated=view.outdated, running=st.running, done=st.done, total=st.total, error=st.error
+            kb_id=kb_id, outdated=outdated, running=st.running, done=st.done, total=st.total, error=st.error
         )
+
+    def _has_outdated_segments(self, kb_id: str) -> bool:
+        """Whether a live segment of the base is in an older format, without loading the index: the console's
+        knowledge-base page asks on every visit, and loading 100k chunks takes over a second."""
+        with self.db.session() as s:
+            seg_ids = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id)))
+        return any(self._segment_format(kb_id, sid) < LEXICAL_FORMAT for sid in seg_ids)
+
+    def _segment_format(self, kb_id: str, seg_id: str) -> int:
+        # A segment never changes once written (a rebuild or merge writes a new one), so its format is cached.
+        fmt = self._segment_formats.get(seg_id)
+        if fmt is None:
+            try:
+                fmt = segment_format(self._kb_dir(kb_id) / seg_id)
+            except (FileNotFoundError, ValueError):
+                return LEXICAL_FORMAT  # merged away or being replaced just now; loading it reports the problem
+            self._segment_formats[seg_id] = fmt
+        return fmt
 
     def upgrade_status(self, kb_id: str) -> tuple[int, int] | None:
         """(done, total) chunks of a running rebuild of the base, None when none runs in this process."""

@@ -76,6 +76,7 @@ def test_search_shows_one_copy_and_lists_the_others(service: KnowledgeService):
     other_copy = ({docs["省厅原文"], docs["市局转发"]} - {first.citation.document_id}).pop()
     assert [c.document_id for c in first.copies] == [other_copy]
     assert first.copies[0].title  # titles come with the reference
+    assert 0.9 <= first.copies[0].similarity < 1.0  # a repost under another header: not the very same text
     # The template sibling is a different text: shown on its own, never listed as a copy.
     assert docs["动物防疫"] in shown
     assert all(docs["动物防疫"] not in [c.document_id for c in h.copies] for h in result.hits)
@@ -162,6 +163,6 @@ def test_fold_puts_every_copy_under_the_best_ranked_one():
     doc_of = {"a1": "a", "a2": "a", "b1": "b", "c1": "c", "d1": "d", "x1": "x"}
     top, found = copies.fold(ranked, doc_of, lambda docs: {d: sigs[d] for d in docs if d in sigs}, top_k=3)
     assert top == [("a1", 1), ("d1", 1), ("a2", 1)]  # three shown entries: the copies took no slot
-    assert found == {"a": ["b", "c"]}
+    assert found == {"a": [("b", 1 - 6 / 128), ("c", 1.0)]}  # with the estimated Jaccard to the shown copy
     top, found = copies.fold(ranked, doc_of, lambda docs: {d: sigs[d] for d in docs if d in sigs}, top_k=10)
-    assert [c for c, _ in top] == ["a1", "d1", "a2", "x1"] and found == {"a": ["b", "c"]}
+    assert [c for c, _ in top] == ["a1", "d1", "a2", "x1"] and [d for d, _ in found["a"]] == ["b", "c"]

@@ -308,6 +308,7 @@ def test_search_folds_a_repost_under_its_original(page, web_url: str, shots: Pat
     page.goto(f"{web_url}/search?q=农资运输车辆绿色通道&kb=转载库&mode=lexical")
     card = page.locator("article.hit").first
     expect(card.locator(".hit-copies")).to_contain_text("另有 1 份相同或高度相似的文件")
+    expect(card.locator(".hit-copies .copy-similarity")).to_have_text(re.compile(r"（约 9\d% 相同）"))  # a repost, not identical
     shown = card.locator(".hit-title a").inner_text()
     assert page.locator(".hit-title a", has_text="省厅原文" if shown == "市局转发" else "市局转发").count() == 0
     page.screenshot(path=str(shots / "search-copies.png"), full_page=True)

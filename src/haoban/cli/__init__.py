@@ -335,7 +335,7 @@ def search(
         out.print(body)
         out.print(Text(f"    出处：第 {c.start}–{c.end} 字  文档 ID {c.document_id}  得分 {hit.score:.4f}", style="dim"))
         if hit.copies:
-            names = "、".join(f"{d.title or '（无标题）'}（{d.document_id}）" for d in hit.copies)
+            names = "、".join(f"{d.title or '（无标题）'}（{d.document_id}，{'相同' if d.similarity >= 0.99 else f'约 {d.similarity:.0%} 相同'}）" for d in hit.copies)
             out.print(Text(f"    另有 {len(hit.copies)} 份相同或高度相似的文件：{names}", style="dim"))
     out.print(Text(f"检索方式：{ {'hybrid': '混合', 'lexical': '关键词', 'dense': '向量'}[result.mode] }，用时 {result.took_ms:.0f} 毫秒", style="dim"))
 

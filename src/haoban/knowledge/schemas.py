@@ -104,6 +104,7 @@ class Citation(BaseModel):
 class CopyRef(BaseModel):
     document_id: str
     title: str
+    similarity: float = Field(description="与列出的那份文件的文本重合度估计（3 字组 Jaccard，0.9–1；1 为相同）")
 
 
 class SearchHit(BaseModel):

@@ -110,7 +110,7 @@ def search(
     dense.sort(key=lambda h: -h[2])
     fused = _rank(lexical[:CANDIDATES], dense[:CANDIDATES], lexical_terms, views)
     ranked = sorted(fused.items(), key=lambda kv: -kv[1][0])
-    copies_of: dict[str, list[str]] = {}
+    copies_of: dict[str, list[tuple[str, float]]] = {}
     if fold_copies:
         doc_of = {h[0]: h[1] for h in lexical} | {h[0]: h[1] for h in dense}
         view_of = {doc_of[cid]: views[cid] for cid, _ in ranked}
@@ -279,7 +279,9 @@ def _notice(service: KnowledgeService, mode: Mode, coverage: float, alive: int) 
     return None
 
 
-def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str], copies_of: dict[str, list[str]]) -> list[SearchHit]:
+def _hits(
+    service: KnowledgeService, top: list, query: str, tokens: list[str], copies_of: dict[str, list[tuple[str, float]]]
+) -> list[SearchHit]:
     if not top:
         return []
     ids = [cid for cid, _ in top]
@@ -287,7 +289,7 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str], c
     with service.db.engine.connect() as conn:
         titles = {}
         if copies_of:
-            wanted = [d for docs in copies_of.values() for d in docs]
+            wanted = [d for docs in copies_of.values() for d, _sim in docs]
             titles = dict(conn.execute(select(Document.id, Document.title).where(Document.id.in_(wanted))).all())
         rows = {r.id: r for r in conn.execute(_HIT_ROWS, {"ids": ids})}
     pattern = _terms_pattern(highlight_terms(query, tokens))
@@ -314,7 +316,11 @@ def _hits(service: KnowledgeService, top: list, query: str, tokens: list[str], c
                     start=r.start,
                     end=r.end,
                 ),
-                copies=[CopyRef(document_id=x, title=titles[x]) for x in copies_of.get(r.document_id, []) if x in titles],
+                copies=[
+                    CopyRef(document_id=x, title=titles[x], similarity=round(sim, 2))
+                    for x, sim in copies_of.get(r.document_id, [])
+                    if x in titles
+                ],
             )
         )
     return hits

@@ -92,6 +92,7 @@
         ...hit.copies.flatMap((d, i) => [
           i ? "、" : "",
           el("a", { href: `${base}/documents/${encodeURIComponent(d.document_id)}` }, d.title || "（无标题）"),
+          el("span", { class: "copy-similarity" }, copySimilarity(d.similarity)),
         ]))
       : null;
     return el(
@@ -105,6 +106,12 @@
         el("span", { class: "muted score" }, scores.join(" · ")),
         el("a", { class: "btn btn-plain btn-sm view-source", href }, "查看原文")),
     );
+  }
+
+  /** "相同" for a copy of the very text; else how much of it is shared (a template under another name). */
+  function copySimilarity(sim) {
+    if (typeof sim !== "number") return "";
+    return sim >= 0.99 ? "（相同）" : `（约 ${Math.round(sim * 100)}% 相同）`;
   }
 
   async function run(params) {

@@ -56,7 +56,7 @@ _EXACT: dict[str, set[str]] = {
 _CONTAINS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("similar", ("相似", "扩展问", "同义", "similar")),
     ("question", ("问题", "问法", "question")),
-    ("answer", ("答案", "答复", "回答", "回复", "answer")),
+    ("answer", ("答案", "答复", "回答", "回复", "口径", "answer")),
     ("category", ("分类", "类别", "category")),
     ("department", ("部门", "单位", "department")),
     ("date", ("日期", "时间", "date")),

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
 
     max_file_mb: float = Field(50.0, description="单个文件大小上限（MB）")
     max_text_chars: int = Field(5_000_000, description="单个文档抽取文本的字符上限")
+    faq_max_rows: int = Field(50_000, description="一个问答对文件（XLSX/CSV/JSONL）最多的数据行数")
     chunk_size: int = Field(400, description="分块的目标字符数")
     chunk_overlap: int = Field(80, description="相邻分块的重叠字符数（按整句）")
 

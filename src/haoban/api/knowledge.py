@@ -12,11 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from haoban import __version__
 from haoban.api.deps import CurrentActor, Service
 from haoban.errors import FileTooLarge, InvalidInput
+from haoban.knowledge.faq import FaqColumns
 from haoban.knowledge.schemas import (
     DocumentInfo,
     DocumentMeta,
     DocumentText,
     EmbedProgress,
+    FaqImportReport,
     IndexUpgradeProgress,
     IngestReport,
     KBInfo,
@@ -146,6 +148,37 @@ async def upload_documents(
         uploads.append((f.filename or "upload", data))
     meta = DocumentMeta(validity=validity, tags=[t.strip() for t in tags.split(",") if t.strip()] if tags else None)
     return await run_in_threadpool(svc.ingest_uploads, kb, uploads, meta, actor=actor)
+
+
+@router.post("/kbs/{kb}/faq", response_model=FaqImportReport, tags=["文档"])
+async def import_faq(
+    kb: str,
+    request: Request,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="问答对文件：.xlsx、.csv/.tsv、.jsonl 或 .json")],
+    sheet: Annotated[str | None, Form(description="只读这个工作表；默认读所有含问题列和答案列的工作表")] = None,
+    question_column: Annotated[str | None, Form(description="问题列的表头（或列字母、列号），默认自动识别")] = None,
+    answer_column: Annotated[str | None, Form(description="答案列")] = None,
+    similar_column: Annotated[str | None, Form(description="相似问题列（多个用换行或 ｜ 分隔）")] = None,
+    category_column: Annotated[str | None, Form(description="分类列（存为标签）")] = None,
+    department_column: Annotated[str | None, Form(description="部门列（存为发布单位）")] = None,
+    date_column: Annotated[str | None, Form(description="发布或更新日期列")] = None,
+    encoding: Annotated[str | None, Form(description="CSV/JSONL 的编码，默认自动识别")] = None,
+    remove_missing: Annotated[bool, Form(description="删除以前从同名文件导入、本次文件里已没有的问答对")] = False,
+) -> FaqImportReport:
+    """导入问答对：每个问题和答案存为一篇文档（标题为问题，正文为答案，相似问题一同检索）。同名文件再次导入时
+    按问题原地更新答案；文件里已没有的问答对默认保留并在报告中列出，remove_missing 为真时删除。"""
+    svc: KnowledgeService = request.app.state.service
+    limit = svc.settings.max_file_bytes
+    data = await file.read(limit + 1)  # at most one byte past the limit, so a huge upload is not held whole
+    if len(data) > limit:
+        raise FileTooLarge(f"文件超过 {svc.settings.max_file_mb:g} MB 的上限", detail={"file": file.filename})
+    columns = FaqColumns(question=question_column or None, answer=answer_column or None, similar=similar_column or None,
+                         category=category_column or None, department=department_column or None, date=date_column or None)  # fmt: skip
+    return await run_in_threadpool(
+        svc.import_faq, kb, data, file.filename or "faq", sheet=sheet or None, columns=columns, encoding=encoding or None,
+        remove_missing=remove_missing, actor=actor,
+    )  # fmt: skip
 
 
 @router.post("/kbs/{kb}/texts", response_model=IngestReport, tags=["文档"])

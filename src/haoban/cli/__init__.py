@@ -21,7 +21,8 @@ from haoban.cli import user as user_cli
 from haoban.cli.common import JsonOpt, err, handled, out, print_json, progress, service
 from haoban.config import get_settings
 from haoban.errors import InvalidInput
-from haoban.knowledge.schemas import DocumentMeta, IngestReport, SearchFilters
+from haoban.knowledge.faq import FIELD_NAMES, FaqColumns
+from haoban.knowledge.schemas import DocumentMeta, FaqImportReport, IngestReport, SearchFilters
 from haoban.knowledge.service import VISIBILITIES
 from haoban.safety.auth import SYSTEM
 
@@ -195,6 +196,72 @@ def kb_upgrade_index(name: Annotated[str, typer.Argument(help="知识库名称�
     out.print(f"关键词索引升级完成：重新分词 {p.total} 个段落。")
 
 
+@kb_app.command("import-faq")
+@handled
+def kb_import_faq(
+    name: Annotated[str, typer.Argument(help="知识库名称或 ID")],
+    file: Annotated[Path, typer.Argument(help="问答对文件：.xlsx、.csv/.tsv、.jsonl 或 .json")],
+    sheet: Annotated[str | None, typer.Option("--sheet", help="只读这个工作表（默认读所有含问题列和答案列的工作表）")] = None,
+    question_column: Annotated[str | None, typer.Option("--question-column", help="问题列的表头（或列字母 B、列号 2）")] = None,
+    answer_column: Annotated[str | None, typer.Option("--answer-column", help="答案列")] = None,
+    similar_column: Annotated[str | None, typer.Option("--similar-column", help="相似问题列（多个用换行或 ｜ 分隔）")] = None,
+    category_column: Annotated[str | None, typer.Option("--category-column", help="分类列（存为标签）")] = None,
+    department_column: Annotated[str | None, typer.Option("--department-column", help="部门列（存为发布单位）")] = None,
+    date_column: Annotated[str | None, typer.Option("--date-column", help="发布或更新日期列")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="CSV/JSONL 的编码（默认自动识别 UTF-8、GB18030）")] = None,
+    remove_missing: Annotated[bool, typer.Option("--remove-missing", help="删除以前从同名文件导入、而本次文件里已没有的问答对")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """导入问答对（常见问题、12345 知识）：每个问题和答案存为一篇文档，相似问题一同检索；同名文件再次导入时原地更新。"""
+    columns = FaqColumns(question=question_column, answer=answer_column, similar=similar_column, category=category_column,
+                         department=department_column, date=date_column)  # fmt: skip
+    svc = service(embedder=False)
+    with progress("导入问答对") as bar:
+        task = bar.add_task("faq", total=None, item="")
+        report = svc.import_faq(
+            name, file, sheet=sheet, columns=columns, encoding=encoding, remove_missing=remove_missing,
+            progress=lambda done, total, item: bar.update(task, completed=done, total=total, item=item.partition("#")[2][:30]),
+        )  # fmt: skip
+    if as_json:
+        print_json(report)
+    else:
+        _print_faq_report(report)
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        raise typer.Exit(5)
+
+
+def _row_place(sheet: str | None, row: int) -> str:
+    return f"{'工作表“' + sheet + '”' if sheet else ''}第 {row} 行"
+
+
+def _print_faq_report(report: FaqImportReport) -> None:
+    where = _row_place
+    for sh in report.sheets:
+        cols = "，".join(f"{FIELD_NAMES[k]}={v}" for k, v in sh.columns.items())
+        err.print(f"{'工作表“' + sh.name + '”：' if sh.name else ''}{sh.rows} 行；识别的列：{cols}", markup=False, highlight=False)
+    for ig in report.ignored_sheets:
+        err.print(f"[yellow]跳过工作表[/yellow]“{ig['sheet']}”：没有问题列和答案列", highlight=False)
+    for k in report.skipped_rows[:50]:
+        err.print(f"[yellow]跳过[/yellow] {where(k.sheet, k.row)}：{k.reason}" + (f"（{k.question}）" if k.question else ""), highlight=False)
+    if report.skipped > 50:
+        err.print(f"……另有 {report.skipped - 50} 行被跳过（--json 可看全部）")
+    for o in report.items:
+        if o.status == "failed":
+            err.print(f"[red]失败[/red] {where(o.sheet, o.row)}“{o.question}”：{o.message}", highlight=False)
+    if report.missing:
+        shown = "、".join(m.question for m in report.missing_pairs[:10]) + ("等" if report.missing > 10 else "")
+        err.print(f"[yellow]提示[/yellow]：以前从“{report.file}”导入的 {report.missing} 个问答对已不在文件中，仍保留在知识库里：{shown}。"
+                  "要删除它们，请加 --remove-missing 重新导入。", highlight=False)  # fmt: skip
+    if report.notice:
+        err.print(f"[yellow]提示[/yellow]：{report.notice}")
+    out.print(
+        f"问答对 {report.pairs} 个：新增 {report.added}，更新 {report.updated}，未变化 {report.unchanged}，"
+        f"删除 {report.removed}，跳过 {report.skipped} 行，失败 {report.failed}；用时 {report.seconds:.1f} 秒。"
+    )
+    if report.added or report.updated:
+        out.print("关键词检索已可用；向量索引可用 `haoban embed` 补齐，或由服务在后台补齐。")
+
+
 # ---- documents -----------------------------------------------------------------------------------
 
 
@@ -325,13 +392,14 @@ def search(
         out.print("没有找到相关内容。")
     for i, hit in enumerate(result.hits, 1):
         c = hit.citation
-        head = f"[{i}] {c.title}" + (f"（{c.doc_number}）" if c.doc_number else "")
+        head = f"[{i}] 问：{c.title}" if c.format == "faq" else f"[{i}] {c.title}" + (f"（{c.doc_number}）" if c.doc_number else "")
         out.print(Text(head, style="bold"))
         if c.heading_path:
             out.print(Text(f"    {c.heading_path}", style="cyan"))
-        body = Text("    " + hit.text.replace("\n", " "))
+        lead = "    答：" if c.format == "faq" else "    "
+        body = Text(lead + hit.text.replace("\n", " "))
         for s, e in hit.highlights:
-            body.stylize("bold red", s + 4, e + 4)
+            body.stylize("bold red", s + len(lead), e + len(lead))
         out.print(body)
         out.print(Text(f"    出处：第 {c.start}–{c.end} 字  文档 ID {c.document_id}  得分 {hit.score:.4f}", style="dim"))
         if hit.copies:

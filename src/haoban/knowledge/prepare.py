@@ -21,6 +21,14 @@ def headline(text: str, limit: int = 40) -> str:
     return first
 
 
+def indexed_title(title: str | None, aliases: str | None) -> str:
+    """The title as indexed and embedded: with the document's other names (one a line, e.g. an FAQ pair's
+    similar questions) after it, so a chunk is found by any of them. Plain title when there are none, so
+    documents without aliases index and hash exactly as before."""
+    title = title or ""
+    return f"{title}\n{aliases}" if aliases else title
+
+
 def embedding_input(title: str, heading_path: str, text: str) -> str:
     """What the embedding model reads for a chunk: its document title and heading path give it context."""
     head = " ".join(p for p in (title, heading_path) if p)
@@ -65,7 +73,7 @@ def prepare(source: str, fmt: str, text: str, meta: dict[str, Any], extra: dict[
     doc.chunks = chunk_text(text, size=size, overlap=overlap)
     if not doc.chunks:
         raise EmptyFile(detail={"file": source})
-    title = meta.get("title") or ""
+    title = indexed_title(meta.get("title"), meta.get("aliases"))
     in_title = title_tokens(title)
     for c in doc.chunks:
         # Title and heading words are indexed with every chunk, so a passage is found by what its

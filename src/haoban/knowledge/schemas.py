@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 # SQLite hands back naive datetimes; everything is stored in UTC, so say so on the way out.
 UTCDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))]
+# Stored one a line (see Document.aliases), handed out as a list.
+Lines = Annotated[list[str], BeforeValidator(lambda v: [x for x in v.split("\n") if x] if isinstance(v, str) else (v or []))]
 
 
 class KBInfo(BaseModel):
@@ -36,6 +38,7 @@ class DocumentInfo(BaseModel):
     validity: Literal["current", "repealed"]
     tags: list[str]
     url: str | None
+    aliases: Lines = Field(default_factory=list, description="文档的其他名称（问答对的相似问题），与标题一同检索")
     char_count: int
     chunk_count: int
     vector_ready: int | None = None
@@ -94,6 +97,7 @@ class SearchFilters(BaseModel):
 class Citation(BaseModel):
     document_id: str
     title: str
+    format: str | None = Field(None, description="文档格式；faq 表示问答对（title 为问题，段落为答案）")
     doc_number: str | None
     issuer: str | None
     heading_path: str
@@ -144,3 +148,55 @@ class IndexUpgradeProgress(BaseModel):
     done: int = Field(0, description="已重新分词的分块数")
     total: int = Field(0, description="需要重新分词的分块数")
     error: str | None = Field(None, description="上次升级失败的原因（稍后会自动重试）")
+
+
+class FaqSheet(BaseModel):
+    name: str | None = Field(description="工作表名（CSV、JSONL 为空）")
+    columns: dict[str, str] = Field(description="识别出的列：question/answer/similar/category/department/date → 文件中的表头")
+    rows: int = Field(description="读到的数据行数（不含空行）")
+
+
+class FaqOutcome(BaseModel):
+    question: str
+    status: Literal["added", "updated", "unchanged", "failed"]
+    document_id: str | None = None
+    sheet: str | None = None
+    row: int
+    message: str | None = None
+
+
+class FaqSkipped(BaseModel):
+    sheet: str | None = None
+    row: int = Field(description="行号（Excel 行号；CSV 为第几条记录，表头为第 1 条；JSONL 为行号）")
+    reason: str
+    question: str | None = None
+
+
+class FaqMissing(BaseModel):
+    document_id: str
+    question: str
+
+
+class FaqImportReport(BaseModel):
+    """What importing one FAQ file did. Pairs are keyed by file name + normalised question."""
+
+    kb_id: str
+    file: str
+    format: str
+    encoding: str | None = None
+    sheets: list[FaqSheet] = Field(default_factory=list)
+    ignored_sheets: list[dict] = Field(default_factory=list, description="没有问题列和答案列、被跳过的工作表及其表头")
+    pairs: int = Field(0, description="文件中有效的问答对数")
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    removed: int = Field(0, description="文件里已没有、按要求从知识库删除的问答对")
+    missing: int = Field(0, description="文件里已没有、但仍保留在知识库中的问答对（未要求删除）")
+    seconds: float = 0.0
+    items: list[FaqOutcome] = Field(default_factory=list)
+    skipped_rows: list[FaqSkipped] = Field(default_factory=list)
+    missing_pairs: list[FaqMissing] = Field(default_factory=list, description="文件里已没有的问答对（已删除或仍保留，见 removed/missing）")
+    guarded: list[dict] = Field(default_factory=list, description="安全策略作用过的答案：脱敏或需复核（规则名，不含原文）")
+    notice: str | None = None

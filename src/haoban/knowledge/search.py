@@ -310,6 +310,7 @@ def _hits(
                 citation=Citation(
                     document_id=r.document_id,
                     title=r.title,
+                    format=r.format,
                     doc_number=r.doc_number,
                     issuer=r.issuer,
                     heading_path=r.heading_path,
@@ -329,7 +330,7 @@ def _hits(
 _HIT_ROWS = (
     select(
         Chunk.id, Chunk.kb_id, Chunk.text, Chunk.heading_path, Chunk.start, Chunk.end,
-        Chunk.document_id, Document.title, Document.doc_number, Document.issuer,
+        Chunk.document_id, Document.title, Document.doc_number, Document.issuer, Document.format,
     )  # fmt: skip
     .join(Document, Document.id == Chunk.document_id)
     .where(Chunk.id.in_(bindparam("ids", expanding=True)))

@@ -26,7 +26,8 @@ from haoban.errors import (
     ParseError,
     UnsupportedFormat,
 )
-from haoban.knowledge import copies, retokenise
+from haoban.knowledge import copies, faq, retokenise
+from haoban.knowledge.faq import FaqColumns, FaqPair, read_faq
 from haoban.knowledge.index import (
     LEXICAL_FORMAT,
     DenseView,
@@ -47,6 +48,7 @@ from haoban.knowledge.prepare import (
     PreparedDocument,
     embedding_input,
     headline,
+    indexed_title,
     prepare,
     text_hash,
 )
@@ -56,6 +58,11 @@ from haoban.knowledge.schemas import (
     DocumentMeta,
     DocumentText,
     EmbedProgress,
+    FaqImportReport,
+    FaqMissing,
+    FaqOutcome,
+    FaqSheet,
+    FaqSkipped,
     FileOutcome,
     IndexUpgradeProgress,
     IngestReport,
@@ -423,6 +430,120 @@ class KnowledgeService:
         self._audit_ingest(actor, "kb.add_texts", report)
         return report
 
+    def import_faq(
+        self,
+        kb_ref: str,
+        file: Path | bytes,
+        name: str | None = None,
+        *,
+        sheet: str | None = None,
+        columns: FaqColumns | None = None,
+        encoding: str | None = None,
+        remove_missing: bool = False,
+        progress: Progress | None = None,
+        actor: Actor = SYSTEM,
+    ) -> FaqImportReport:
+        """Import question–answer pairs (问答对) from an XLSX, CSV or JSONL file; see knowledge/faq.py.
+
+        Each pair becomes one document (format "faq"): title = the question, text = the answer, aliases = the
+        similar questions, tags = [category], issuer = department, publish_date = date. Its source is the file
+        name + normalised question, so importing an updated file again replaces changed answers in place (the
+        usual atomic re-ingest) and leaves unchanged ones alone. Pairs imported from a file of the same name
+        earlier but no longer in it are deleted only with remove_missing; otherwise they are kept and reported.
+        A file-level problem (format, columns, encoding, size) raises; a bad row is skipped and reported.
+        """
+        kb_id = self.kb_id(kb_ref, actor=actor, action="kb.write")
+        t0 = time.perf_counter()
+        if isinstance(file, Path):
+            data = self._read_limited(file)
+            name = name or file.name
+        else:
+            data = bytes(file)
+            if len(data) > self.settings.max_file_bytes:
+                raise FileTooLarge(f"文件超过 {self.settings.max_file_mb:g} MB 的上限", detail={"file": name})
+        # Only the base name counts (an upload's path or "..\\" must not reach the source key).
+        name = Path((name or "faq").replace("\\", "/")).name or "faq"
+        table = read_faq(data, name, sheet=sheet, columns=columns, max_rows=self.settings.faq_max_rows, encoding=encoding)
+        pairs = {faq.source_key(name, p.question): p for p in table.pairs}
+
+        def parsed(p: FaqPair) -> ParsedDocument:
+            return ParsedDocument(text=p.answer, format="faq", title=p.question, issuer=p.department, publish_date=p.date,
+                                  extra={"faq": {"file": name}}, aliases=p.similar)  # fmt: skip
+
+        items = ((src, (lambda p=p: parsed(p))) for src, p in pairs.items())
+        per_item = {
+            src: DocumentMeta(title=p.question, issuer=p.department, publish_date=p.date, tags=[p.category] if p.category else [])
+            for src, p in pairs.items()
+        }
+        ingest = IngestReport(kb_id=kb_id)
+        self._ingest(kb_id, items, len(pairs), None, ingest, progress, per_item_meta=per_item)
+
+        report = FaqImportReport(
+            kb_id=kb_id, file=name, format=table.format, encoding=table.encoding, pairs=len(pairs),
+            sheets=[FaqSheet(name=s.name, columns=s.columns, rows=s.rows) for s in table.sheets],
+            ignored_sheets=table.ignored_sheets, guarded=ingest.guarded,
+            skipped_rows=[FaqSkipped(sheet=k.sheet, row=k.row, reason=k.reason, question=k.question) for k in table.skipped],
+        )  # fmt: skip
+        report.skipped = len(report.skipped_rows)
+        status = {"added": "added", "replaced": "updated", "unchanged": "unchanged", "failed": "failed"}
+        for f in ingest.files:
+            p = pairs[f.source]
+            report.items.append(FaqOutcome(question=p.question, status=status[f.status], document_id=f.document_id,  # type: ignore[arg-type]
+                                           sheet=p.sheet, row=p.row, message=f.message))  # fmt: skip
+        report.items.sort(key=lambda o: (faq.table_order(table, o.sheet), o.row))
+        report.added, report.updated, report.unchanged, report.failed = ingest.added, ingest.replaced, ingest.unchanged, ingest.failed
+        # A row whose answer was emptied (or that failed) still names its pair: not taken as gone from the file.
+        present = set(pairs) | {faq.source_key(name, k.question) for k in table.skipped if k.question}
+        self._faq_missing(kb_id, name, present, remove_missing and bool(pairs), report)
+        if remove_missing and not pairs:
+            report.notice = "文件中没有有效的问答对，未删除知识库中的任何问答对"
+        report.seconds = round(time.perf_counter() - t0, 3)
+        self.audit.record(actor, "kb.faq_import", "kb", kb_id, input=name,
+                          detail={"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+                                  "removed": report.removed, "skipped": report.skipped, "failed": report.failed})  # fmt: skip
+        return report
+
+    def _read_limited(self, path: Path) -> bytes:
+        limit = self.settings.max_file_bytes
+        try:
+            if path.stat().st_size > limit:
+                raise FileTooLarge(f"“{path.name}”超过 {self.settings.max_file_mb:g} MB 的上限", detail={"file": path.name})
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)  # the file may have grown since stat()
+        except FileNotFoundError:
+            raise NotFound(f"文件不存在：{path}", code="FILE_NOT_FOUND", detail={"file": path.name}) from None
+        except IsADirectoryError:
+            raise InvalidInput(f"“{path}”是文件夹，请指定一个问答对文件", code="FAQ_NOT_A_FILE") from None
+        except OSError as exc:
+            raise ParseError(f"无法读取文件“{path.name}”：{exc.strerror or exc}", detail={"file": path.name}) from None
+        if len(data) > limit:
+            raise FileTooLarge(f"“{path.name}”超过 {self.settings.max_file_mb:g} MB 的上限", detail={"file": path.name})
+        return data
+
+    def _faq_missing(self, kb_id: str, name: str, present: set[str], remove: bool, report: FaqImportReport) -> None:
+        """Pairs imported earlier from a file of this name that it no longer holds: deleted in one transaction
+        (remove), or listed and kept."""
+        prefix = faq.source_prefix(name)
+        with self._write_lock:
+            with self.db.session() as s:
+                rows = s.execute(
+                    select(Document.id, Document.source, Document.title).where(Document.kb_id == kb_id, Document.format == "faq")
+                ).all()
+                gone = [(i, t) for i, src, t in rows if src.startswith(prefix) and src not in present]
+                report.missing_pairs = [FaqMissing(document_id=i, question=t) for i, t in gone]
+                if not gone or not remove:
+                    report.missing = len(gone)
+                    return
+                kb = s.get(KnowledgeBase, kb_id, with_for_update=True)
+                for i in range(0, len(gone), 500):
+                    ids = [d for d, _ in gone[i : i + 500]]
+                    s.execute(delete(Chunk).where(Chunk.document_id.in_(ids)))
+                    s.execute(delete(Document).where(Document.id.in_(ids)))
+                kb.generation += 1
+            report.removed = len(gone)
+        log_event(log, "faq pairs removed", kb_id=kb_id, file=name, removed=len(gone))
+        self._maybe_compact(kb_id)
+
     def _expand(self, paths: Iterable[Path]) -> Iterator[Path]:
         for p in paths:
             p = Path(p)
@@ -512,6 +633,7 @@ class KnowledgeService:
             "validity": given.get("validity", "current"),
             "tags": given.get("tags", []),
             "url": given.get("url"),
+            "aliases": "\n".join(parsed.aliases),
         }
 
     def _commit_batch(self, kb_id: str, batch: list[PreparedDocument], report: IngestReport) -> None:
@@ -669,7 +791,7 @@ class KnowledgeService:
                 setattr(d, key, value)
             if title_changed:
                 for c in s.scalars(select(Chunk).where(Chunk.document_id == d.id)):
-                    c.text_hash = text_hash(embedding_input(d.title, c.heading_path, c.text))
+                    c.text_hash = text_hash(embedding_input(indexed_title(d.title, d.aliases), c.heading_path, c.text))
             # Filters read document metadata, so cached filter results of every process must go.
             s.execute(
                 update(KnowledgeBase)
@@ -900,12 +1022,16 @@ class KnowledgeService:
     def _retokenise(self, chunk_ids: list[str], child: list[TokeniserProcess | None]) -> None:
         with self.db.session() as s:
             rows = s.execute(
-                select(Chunk.id, Chunk.heading_path, Chunk.text, Chunk.tokens, Document.title)
+                select(Chunk.id, Chunk.heading_path, Chunk.text, Chunk.tokens, Document.title, Document.aliases)
                 .join(Document, Document.id == Chunk.document_id)
                 .where(Chunk.id.in_(chunk_ids))
             ).all()
         # Chunks that already have the new tokens were done before an interruption.
-        todo = [(cid, (title, path, text)) for cid, path, text, old, title in rows if not _has_new_tokens(title, path, text, old)]
+        todo = [
+            (cid, (title, path, text))
+            for cid, path, text, old, title in ((r[0], r[1], r[2], r[3], indexed_title(r[4], r[5])) for r in rows)
+            if not _has_new_tokens(title, path, text, old)
+        ]
         if not todo:
             return
         inputs = [t for _, t in todo]
@@ -1047,7 +1173,8 @@ class KnowledgeService:
                 break
             with self.db.session() as s:
                 rows = s.execute(
-                    select(Chunk.text_hash, func.min(Chunk.text), func.min(Chunk.heading_path), func.min(Document.title))
+                    select(Chunk.text_hash, func.min(Chunk.text), func.min(Chunk.heading_path), func.min(Document.title),
+                           func.min(Document.aliases))  # fmt: skip
                     .join(Document, Document.id == Chunk.document_id)
                     .outerjoin(Embedding, (Embedding.text_hash == Chunk.text_hash) & (Embedding.model == self.embedder.name))
                     .where(Embedding.text_hash.is_(None))
@@ -1056,7 +1183,7 @@ class KnowledgeService:
                 ).all()
             if not rows:
                 break
-            inputs = [embedding_input(r[3], r[2], r[1]) for r in rows]
+            inputs = [embedding_input(indexed_title(r[3], r[4]), r[2], r[1]) for r in rows]
             vectors = self.embedder.embed_passages(inputs)
             hashes = [r[0] for r in rows]
             with self.db.session() as s:

@@ -71,6 +71,10 @@ class Document(Base):
     validity: Mapped[str] = mapped_column(String(10), default="current")  # 效力: current | repealed
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     url: Mapped[str | None] = mapped_column(String(1000))
+    # Other names the document goes by, one a line (an FAQ pair's similar questions): indexed and embedded with
+    # every chunk like the title (knowledge/prepare.py indexed_title). Text, not JSON, so the embedding queue
+    # can take min() of it on PostgreSQL as it does of the title.
+    aliases: Mapped[str] = mapped_column(Text, default="", server_default="")
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     # MinHash of the text (knowledge/copies.py): search lists reposts of one text under its best-ranked copy.

@@ -31,6 +31,8 @@ class ParsedDocument:
     written_date: datetime.date | None = None
     publish_date: datetime.date | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Other names the document goes by (an FAQ pair's similar questions), searchable like the title.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass

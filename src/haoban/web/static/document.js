@@ -6,7 +6,7 @@
   const docId = document.getElementById("doc").dataset.docId;
   const textBox = document.getElementById("doc-text");
   const errorLine = document.getElementById("doc-error");
-  const FORMATS = { pdf: "PDF", docx: "Word", ofd: "OFD", html: "网页", txt: "纯文本", md: "Markdown", text: "粘贴文本" };
+  const FORMATS = { pdf: "PDF", docx: "Word", ofd: "OFD", html: "网页", txt: "纯文本", md: "Markdown", text: "粘贴文本", faq: "问答对" };
 
   function citedSpan(length) {
     const params = new URLSearchParams(location.search);
@@ -34,7 +34,9 @@
     number.textContent = doc.doc_number || "";
     number.hidden = !doc.doc_number;
     const dl = clear(document.getElementById("doc-meta"));
-    metaItem(dl, "发文机关", doc.issuer);
+    const faq = doc.format === "faq";
+    metaItem(dl, faq ? "部门" : "发文机关", doc.issuer);
+    if (faq && doc.aliases && doc.aliases.length) metaItem(dl, "相似问题", doc.aliases.join("；"));
     metaItem(dl, "成文日期", formatDate(doc.written_date));
     metaItem(dl, "发布日期", formatDate(doc.publish_date));
     metaItem(dl, "效力", validityBadge(doc.validity));
@@ -43,7 +45,7 @@
     metaItem(dl, "字数", String(doc.char_count));
     metaItem(dl, "段落数", String(doc.chunk_count));
     // A file ingested from the server's disk has a full path as its source; the file name is enough here.
-    const source = doc.source.replace(/^(upload|text):/, "");
+    const source = faq ? doc.source.replace(/^faq:/, "").split("#")[0] : doc.source.replace(/^(upload|text):/, "");
     const sourceName = doc.source.startsWith("text:") ? source : source.split(/[\\/]/).pop() || source;
     metaItem(dl, "来源", el("span", { title: source }, sourceName));
     metaItem(dl, "入库时间", formatTime(doc.updated_at || doc.created_at));

@@ -1,4 +1,4 @@
-/* 知识库详情：文档列表（分页、按标题筛选）、上传、粘贴文本、效力切换、删除、向量进度、旧索引升级进度。 */
+/* 知识库详情：文档列表（分页、按标题筛选）、上传、粘贴文本、导入问答对、效力切换、删除、向量进度、旧索引升级进度。 */
 "use strict";
 
 (() => {
@@ -7,7 +7,7 @@
   const kbPath = `/api/kbs/${encodeURIComponent(kbId)}`;
   const PAGE_SIZE = 20;
   const STATUS = { added: "新增", replaced: "替换", unchanged: "未变化", failed: "失败" };
-  const STATUS_CLASS = { added: "badge-green", replaced: "badge-blue", unchanged: "badge-gray", failed: "badge-red" };
+  const STATUS_CLASS = { added: "badge-green", replaced: "badge-blue", updated: "badge-blue", unchanged: "badge-gray", failed: "badge-red" };
 
   const rows = document.getElementById("doc-rows");
   const listError = document.getElementById("list-error");
@@ -55,7 +55,9 @@
     return el(
       "tr",
       { dataset: { docId: doc.id } },
-      el("td", { class: "title-cell" }, el("a", { href: `${base}/documents/${encodeURIComponent(doc.id)}`, class: "strong doc-link" }, doc.title)),
+      el("td", { class: "title-cell" },
+        doc.format === "faq" ? el("span", { class: "qa-mark", title: "问答对" }, "问") : null,
+        el("a", { href: `${base}/documents/${encodeURIComponent(doc.id)}`, class: "strong doc-link" }, doc.title)),
       el("td", {}, doc.doc_number || ""),
       el("td", {}, doc.issuer || ""),
       el("td", { class: "nowrap" }, formatDate(doc.written_date)),
@@ -234,6 +236,93 @@
       await refreshAll();
     } catch (err) {
       show(textError, "保存失败：" + errorText(err));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // ---- question–answer pairs (问答对) ---------------------------------------------------------
+  const FAQ_STATUS = { added: "新增", updated: "更新", unchanged: "未变化", failed: "失败" };
+  const FAQ_FIELDS = { question: "问题", answer: "答案", similar: "相似问题", category: "分类", department: "部门", date: "日期" };
+  const faqForm = document.getElementById("faq-form");
+  const faqFile = document.getElementById("faq-file");
+  const faqChosen = document.getElementById("faq-chosen");
+  const faqError = document.getElementById("faq-error");
+  const faqResult = document.getElementById("faq-result");
+  faqFile.addEventListener("change", () => {
+    faqChosen.textContent = faqFile.files.length ? `已选择：${faqFile.files[0].name}` : "未选择文件";
+  });
+
+  function place(sheet, row) {
+    return `${sheet ? `工作表“${sheet}”` : ""}第 ${row} 行`;
+  }
+
+  function renderFaqReport(report) {
+    clear(faqResult);
+    const parts = [`新增 ${report.added}`, `更新 ${report.updated}`, `未变化 ${report.unchanged}`];
+    if (report.removed) parts.push(`删除 ${report.removed}`);
+    if (report.skipped) parts.push(`跳过 ${report.skipped} 行`);
+    if (report.failed) parts.push(`失败 ${report.failed}`);
+    faqResult.append(el("p", { class: "summary" }, `问答对 ${report.pairs} 个：${parts.join("，")}；用时 ${report.seconds.toFixed(1)} 秒`));
+    for (const sh of report.sheets) {
+      const cols = Object.entries(sh.columns).map(([k, v]) => `${FAQ_FIELDS[k] || k}＝${v}`).join("，");
+      faqResult.append(el("p", { class: "muted faq-sheet" }, `${sh.name ? `工作表“${sh.name}”：` : ""}${sh.rows} 行；识别的列：${cols}`));
+    }
+    for (const ig of report.ignored_sheets) {
+      faqResult.append(el("p", { class: "muted" }, `已跳过工作表“${ig.sheet}”：没有问题列和答案列`));
+    }
+    if (report.missing) {
+      faqResult.append(el("p", { class: "note faq-missing" },
+        `以前从“${report.file}”导入的 ${report.missing} 个问答对已不在文件中，仍保留在知识库里；如需删除，勾选“删除……”后重新导入。`));
+    }
+    if (report.notice) faqResult.append(el("p", { class: "note" }, report.notice));
+    if (report.skipped_rows.length) {
+      const list = el("ul", { class: "outcomes faq-skipped" });
+      for (const k of report.skipped_rows) {
+        list.append(el("li", { class: "outcome outcome-skipped" }, el("span", { class: "badge badge-gray" }, "跳过"), " ",
+          `${place(k.sheet, k.row)}：${k.reason}${k.question ? `（${k.question}）` : ""}`));
+      }
+      faqResult.append(list);
+    }
+    const changed = report.items.filter((o) => o.status !== "unchanged");
+    const list = el("ul", { class: "outcomes faq-items" });
+    for (const o of changed.slice(0, 200)) {
+      const item = el("li", { class: "outcome outcome-" + o.status },
+        el("span", { class: "badge " + (STATUS_CLASS[o.status] || "badge-blue") }, FAQ_STATUS[o.status] || o.status), " ");
+      if (o.document_id) item.append(el("a", { href: `${base}/documents/${encodeURIComponent(o.document_id)}` }, o.question));
+      else item.append(el("span", {}, o.question));
+      item.append(el("span", { class: "muted" }, `（${place(o.sheet, o.row)}）`));
+      if (o.status === "failed") item.append(el("div", { class: "outcome-msg" }, o.message || "处理失败"));
+      list.append(item);
+    }
+    if (changed.length > 200) list.append(el("li", { class: "muted" }, `……共 ${changed.length} 个有变化的问答对`));
+    faqResult.append(list);
+  }
+
+  faqForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!faqFile.files.length) {
+      show(faqError, "请先选择问答对文件");
+      return;
+    }
+    const data = new FormData();
+    data.append("file", faqFile.files[0], faqFile.files[0].name);
+    for (const name of ["sheet", "question_column", "answer_column", "similar_column", "category_column", "department_column", "date_column"]) {
+      const v = faqForm.elements[name].value.trim();
+      if (v) data.append(name, v);
+    }
+    if (faqForm.elements.remove_missing.checked) data.append("remove_missing", "true");
+    const button = document.getElementById("faq-btn");
+    button.disabled = true;
+    show(faqError, "");
+    clear(faqResult).append(el("p", { class: "muted" }, `正在导入“${faqFile.files[0].name}”…`));
+    try {
+      renderFaqReport(await api("POST", `${kbPath}/faq`, data));
+      offset = 0;
+      await refreshAll();
+    } catch (err) {
+      clear(faqResult);
+      show(faqError, "导入失败：" + errorText(err));
     } finally {
       button.disabled = false;
     }

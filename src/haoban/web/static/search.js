@@ -74,7 +74,9 @@
   function hitCard(hit, withCopies) {
     const c = hit.citation;
     const href = `${base}/documents/${encodeURIComponent(c.document_id)}?start=${c.start}&end=${c.end}`;
-    const title = el("h3", { class: "hit-title" }, el("a", { href }, c.title || "（无标题）"));
+    // A question–answer pair: the title is the question and the passage is (part of) its answer.
+    const faq = c.format === "faq";
+    const title = el("h3", { class: "hit-title" }, faq ? el("span", { class: "qa-mark" }, "问") : null, el("a", { href }, c.title || "（无标题）"));
     if (c.doc_number) title.append(el("span", { class: "doc-number" }, c.doc_number));
     const meta = el("p", { class: "hit-meta" });
     const path = (c.heading_path || "").split(/\s*>\s*/).filter(Boolean).join(" › ");
@@ -100,7 +102,7 @@
       { class: "hit", dataset: { documentId: c.document_id } },
       title,
       meta,
-      el("p", { class: "hit-text" }, highlighted(hit.text, hit.highlights)),
+      el("p", { class: "hit-text" }, faq ? el("span", { class: "qa-mark qa-answer" }, "答") : null, highlighted(hit.text, hit.highlights)),
       copies,
       el("footer", { class: "hit-foot" },
         el("span", { class: "muted score" }, scores.join(" · ")),

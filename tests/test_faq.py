@@ -203,6 +203,17 @@ def test_pairs_become_searchable_documents(kb: KnowledgeService):
         assert h == text_hash(embedding_input(indexed_title(FOG_Q, "\n".join(doc.aliases)), path, text))
 
 
+def test_identifiers_in_questions_are_masked_like_answers(kb: KnowledgeService):
+    book = xlsx(("问答", [["问题", "答案", "相似问题"],
+                          ["身份证11010519491231002X收不到验证码怎么办", "请在登录页点击重新发送，或拨打12345咨询。", "身份证号11010519491231002X忘记密码"]]))  # fmt: skip
+    report = kb.import_faq("热线知识", book, "验证码.xlsx")
+    doc = kb.get_document(report.items[0].document_id)
+    # As in documents, ID numbers are masked; an office phone number such as 12345 is not an identifier.
+    assert "11010519491231002X" not in doc.title + "".join(doc.aliases) and "收不到验证码" in doc.title
+    assert {g["field"] for g in report.guarded} == {"title", "aliases"}
+    assert kb.search("收不到验证码", ["热线知识"]).hits[0].citation.document_id == doc.id
+
+
 class RecordingEmbedder:
     """Stands in for the E5 model only to see what text it is given (the vectors themselves do not matter here)."""
 

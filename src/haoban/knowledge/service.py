@@ -576,7 +576,7 @@ class KnowledgeService:
                     source,
                     parsed.format,
                     parsed.text,
-                    self._merge_meta(parsed, item_meta, source),
+                    self._guarded_names(source, self._merge_meta(parsed, item_meta, source), report),
                     parsed.extra,
                     self.settings.chunk_size,
                     self.settings.chunk_overlap,
@@ -606,6 +606,17 @@ class KnowledgeService:
         if decision.text != parsed.text:
             parsed.text = decision.text
         return parsed
+
+    def _guarded_names(self, source: str, meta: dict[str, Any], report: IngestReport) -> dict[str, Any]:
+        """A title and a document's other names are shown and indexed like its text, so identifiers in them are
+        masked too: an FAQ question or a similar question may quote a caller's phone number."""
+        for key in ("title", "aliases"):
+            if meta.get(key):
+                decision = self.guard.check_upload(meta[key])
+                if decision.findings:
+                    report.guarded.append({"source": source, "field": key, **decision.summary()})
+                meta[key] = decision.text
+        return meta
 
     @staticmethod
     def _load(source: str, load: Callable[[], ParsedDocument]) -> ParsedDocument:

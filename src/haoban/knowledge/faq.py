@@ -159,7 +159,7 @@ def read_faq(
     """Read the pairs of a file. Raises haoban ParseError subclasses (or InvalidInput for a bad option)."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".xls" or (data.startswith(_OLE_MAGIC) and suffix in (".xlsx", ".xlsm")):
-        if _ENCRYPTION_INFO in data[:1_000_000] or _ENCRYPTION_INFO in data:
+        if _ENCRYPTION_INFO in data:
             raise EncryptedFile(f"“{name}”设置了打开密码，请在 Excel 中取消密码后另存再导入", detail=detail(name))
         raise UnsupportedFormat(f"“{name}”是旧版 Excel（.xls）文件，请在 Excel 或 WPS 中另存为 .xlsx 后导入", detail=detail(name))
     fmt = SUFFIXES.get(suffix)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -119,6 +120,28 @@ def test_migrations_from_empty_to_head_build_the_models_schema(pg_url: str):  # 
         assert diff == [], f"migrations and models differ on PostgreSQL: {diff}"
     finally:
         db.dispose()
+
+
+def test_workers_starting_together_on_an_empty_database_migrate_it_once(pg_server: PgServer):  # noqa: F811
+    """Three API workers start at once: without the migration lock two of them failed creating the tables."""
+    url = pg_server.create_database()
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        db = Database(url)
+        try:
+            db.migrate()
+        except BaseException as err:  # collected and asserted on in the test thread
+            errors.append(err)
+        finally:
+            db.dispose()
+
+    workers = [threading.Thread(target=start) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
 
 
 def test_app_start_up_migrates_an_empty_database_and_serves(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from haoban.errors import DatabaseConfigError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x6861_6F62_616E  # "haoban": the advisory-lock key that serialises schema upgrades
 # psycopg 3 is the PostgreSQL driver the project ships (the `postgres` extra); a bare postgresql:// URL would
 # make SQLAlchemy look for psycopg2, so it is pointed at psycopg here.
 _PG_SCHEMES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
@@ -73,6 +74,10 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several API workers starting on an empty database would each create the tables and all but one
+            # fail; a transaction-scoped lock makes the others wait and then find the schema up to date.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

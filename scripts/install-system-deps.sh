@@ -4,11 +4,13 @@
 #   libreoffice-writer-nogui  DOCX → PDF for the GB/T 9704 layout checks (tests/test_layout.py, benchmarks/layout.py)
 #   fonts-noto-cjk            宋体/黑体 stand-ins (Noto Serif/Sans CJK SC) for 小标宋、仿宋、宋体、黑体
 #   fonts-arphic-ukai         楷体 stand-in (AR PL UKai CN) for 楷体_GB2312
+#   postgresql                a throwaway PostgreSQL server for tests/test_postgres.py (tests/postgres.py starts
+#                             its own cluster in a temp directory; the Debian service itself is not used)
 # Each package is checked on its own, so a machine that has some of them only installs the rest.
 # Idempotent and quiet: nothing happens when everything is present.
 set -euo pipefail
 
-PACKAGES=(chromium libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai)
+PACKAGES=(chromium libreoffice-writer-nogui fonts-noto-cjk fonts-arphic-ukai postgresql)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -22,6 +24,9 @@ if command -v chromium >/dev/null 2>&1; then
 fi
 if command -v soffice >/dev/null 2>&1; then
   missing=("${missing[@]/libreoffice-writer-nogui}")
+fi
+if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+  missing=("${missing[@]/postgresql}")
 fi
 read -r -a missing <<<"${missing[*]}"
 if [ "${#missing[@]}" -eq 0 ]; then

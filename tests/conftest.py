@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,15 @@ DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"
 
 
+# Where make_settings puts the database: None is SQLite in the data directory; tests/test_postgres.py sets a
+# function that makes a fresh PostgreSQL database, so the existing tests it imports run on PostgreSQL.
+database_url_factory: Callable[[], str] | None = None
+
+
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     values = {
         "data_dir": tmp_path / "data",
+        "database_url": database_url_factory() if database_url_factory else None,
         "embedding_backend": "none",
         "log_json": True,
         "chunk_size": 200,

@@ -150,7 +150,8 @@ def test_second_process_appends_to_the_same_chain(settings, service: KnowledgeSe
     code = (
         "from haoban.config import Settings; from haoban.knowledge.service import KnowledgeService;"
         "from haoban.safety.auth import SYSTEM;"
-        f"svc = KnowledgeService(Settings(data_dir={str(settings.data_dir)!r}, embedding_backend='none'), embedder=None);"
+        f"svc = KnowledgeService(Settings(data_dir={str(settings.data_dir)!r}, database_url={settings.database_url!r},"
+        " embedding_backend='none'), embedder=None);"
         "[svc.audit.record(SYSTEM, 'kb.search', 'kb', input=str(i)) for i in range(5)]"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

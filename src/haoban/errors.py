@@ -58,6 +58,12 @@ class UnsupportedFormat(ParseError):
     code, status, message = "UNSUPPORTED_FORMAT", 415, "不支持的文件格式"
 
 
+class DatabaseConfigError(HaobanError):
+    """database_url names a database the platform cannot use (unknown kind, or its driver is not installed)."""
+
+    code, status, message = "DATABASE_CONFIG", 500, "数据库配置有误"
+
+
 class EmbeddingUnavailable(HaobanError):
     code, status, message = "EMBEDDING_UNAVAILABLE", 503, "向量模型不可用"
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from haoban.config import get_settings
@@ -47,7 +48,8 @@ def handled(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except HaobanError as e:
-            err.print(f"[red]错误[/red]（{e.code}）：{e.message}")
+            # The message is text, not markup: "pip install 'haoban[postgres]'" must keep its brackets.
+            err.print(f"[red]错误[/red]（{e.code}）：{escape(e.message)}")
             if e.detail:
                 err.print(f"详情：{e.detail}", markup=False)
             raise typer.Exit(exit_code(e)) from None

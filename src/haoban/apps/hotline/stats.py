@@ -105,9 +105,12 @@ def department_stats(s: Session, where: list[ColumnElement[bool]], now: datetime
         and_(Ticket.replied_at.is_(None), Ticket.closed_at.is_not(None), Ticket.closed_at <= Ticket.due_at),
         and_(Ticket.replied_at.is_(None), Ticket.closed_at.is_(None), Ticket.due_at >= now),
     )
+    # One expression object for SELECT and GROUP BY: PostgreSQL matches them by their bound parameters, and
+    # two separately built coalesce(department, '') get two parameters, which it rejects as different.
+    department = _unindexed(Ticket.department)
     stmt = (
         select(
-            _unindexed(Ticket.department),
+            department,
             func.count(),
             _count_if(Ticket.status.in_(RESPONDED)),
             _count_if(finished),
@@ -118,7 +121,7 @@ def department_stats(s: Session, where: list[ColumnElement[bool]], now: datetime
             _count_if(Ticket.reopen_count > 0),
         )
         .where(*where, Ticket.department.is_not(None), Ticket.department != "", Ticket.status.not_in(("merged", "received")))
-        .group_by(_unindexed(Ticket.department))
+        .group_by(department)
     )
     out = []
     for dept, total, responded, closed, on_time, overdue_open, rated, satisfied, reopened in s.execute(stmt):

@@ -188,6 +188,16 @@ def test_the_output_guard_still_applies(hotline: KnowledgeService):
     assert "11010519491231002X" not in answer.question and answer.faq is not None and answer.guard
 
 
+def test_an_answer_the_output_guard_blocks_is_not_shown_as_the_pair(hotline: KnowledgeService):
+    hotline.lexicon.add_term("工本费", "暴恐")  # added after the import: the stored answer now holds a blocked word
+    qa = QAService(hotline)
+    answer = qa.ask(REISSUE_Q)
+    assert answer.guard["blocked"] and answer.mode == "refusal" and answer.faq is None and REISSUE_A not in answer.text
+    events = list(qa.ask_stream(REISSUE_Q))
+    assert events[0]["faq"] is None and events[-1]["answer"].faq is None
+    assert "工本费" not in "".join(e["text"] for e in events if e["type"] == "delta")
+
+
 def test_a_reader_without_access_to_the_base_gets_nothing_from_it(service: KnowledgeService):
     u = service.users
     u.create_department("甲市", actor=SYSTEM)

@@ -173,6 +173,9 @@ class QAService:
         it is replaced by the extractive one, and "done" carries "replaced": true.
         """
         turn = self._prepare(question, kbs, conversation_id, filters, use_model, actor)
+        # A stored pair's answer is ready (and checked) before anything is sent, so "meta" names the pair only
+        # when the answer that follows really is it.
+        ready = self._guard_output(turn, self._fallback(turn)) if turn.faq is not None else None
         yield {
             "type": "meta",
             "conversation_id": turn.conversation_id,
@@ -181,7 +184,7 @@ class QAService:
             "rewritten_question": turn.rewritten,
             "intent": turn.intent,
             "notice": turn.result.notice if turn.result else None,
-            "faq": turn.faq.entry.question if turn.faq else None,
+            "faq": ready.faq.question if ready and ready.faq else None,
         }
         answer: Answer | None = None
         replaced = False
@@ -207,7 +210,7 @@ class QAService:
                 checked = self._guard_output(turn, answer)
                 replaced, answer = checked is not answer and checked.text != answer.text, checked
         if answer is None:
-            answer = self._guard_output(turn, self._fallback(turn))
+            answer = ready or self._guard_output(turn, self._fallback(turn))
             lines = answer.text.split("\n")
             for i, line in enumerate(lines):
                 yield {"type": "delta", "text": line + ("\n" if i < len(lines) - 1 else "")}

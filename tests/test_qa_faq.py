@@ -163,6 +163,11 @@ def test_match_rule_on_its_own():
     assert match_faq(FUND_Q, [entry(FUND_Q, answer="甲"), entry(FUND_Q + "？", answer="乙", rank=1)]) is None
     best = match_faq(FUND_Q, [entry(FUND_Q, answer="甲"), entry("租房可以提取住房公积金吗需要什么材料", answer="乙", rank=1)])
     assert best.entry.answer == "甲" and best.runner_up == 0.0
+    # The same words in another order: asked word for word, that entry is meant; otherwise it is not clear.
+    what, why = entry("什么是个人账户资金定向使用？", answer="甲"), entry("个人账户资金为什么定向使用？", answer="乙", rank=1)
+    assert match_faq("什么是个人账户资金定向使用", [what, why]).entry is what
+    assert match_faq("个人账户资金为什么定向使用", [what, why]).entry is why
+    assert match_faq("个人账户资金定向使用", [what, why]) is None
 
 
 # ---- the answer ------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ when all of these hold:
    (办理, 需要 …) may be missing. So 租房/购房, 补办/首次办理, 个人/企业 and 材料/条件 never match: one
    decisive word differs;
 3. the idf-weighted share of words present on both sides is at least MIN_SCORE;
-4. no other matching entry among all the hits (with a different answer) comes within MARGIN of that score.
+4. no other matching entry among all the hits (with a different answer) comes within MARGIN of that score;
+   the same words in another order may ask something else (什么是个人账户资金定向使用 / 个人账户资金为什么
+   定向使用), so a question asked word for word as an entry's (punctuation and spacing aside) is only
+   rivalled by another entry asked word for word.
 
 Otherwise nothing changes: the question is answered from sentences of the hits, or refused.
 """
@@ -35,6 +38,7 @@ FILLER = frozenset("办理 申请 需要 不能 的话 问题 情况 相关 有�
 MAX_ANSWER_CHARS = 600  # a longer answer is given up to a sentence end, with a pointer to the whole entry
 MORE_TEXT = "（答复较长，以上为开头部分，完整答复请查看所引问答对。）"
 _SENTENCE_END = re.compile(r"[。！？!?；;]|\n")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 DocFreq = Callable[[list[str]], tuple[int, dict[str, int]]]
 
@@ -66,6 +70,10 @@ class FaqMatch:
 class _Comparison:
     score: float
     missing: tuple[str, ...]  # decisive words present on one side only
+
+
+def _verbatim(text: str) -> str:
+    return _NOT_WORD.sub("", normalize(text))
 
 
 def _covered(word: str, other_words: list[str], other_norm: str) -> bool:
@@ -101,24 +109,25 @@ def match_faq(question: str, entries: list[FaqEntry], doc_freq: DocFreq | None =
         return None  # a question of filler words alone (怎么办理？) is nobody's paraphrase
     phrasing_words = {p: content_words(p) for e in entries for p in e.phrasings}
     weight = _weights(list(dict.fromkeys(q_words + [w for ws in phrasing_words.values() for w in ws])), doc_freq)
-    q_norm = normalize(question)
-    best: list[tuple[float, int, FaqEntry, str]] = []  # per matching entry: its best phrasing
+    q_norm, q_verbatim = normalize(question), _verbatim(question)
+    best: list[tuple[bool, float, int, FaqEntry, str]] = []  # per matching entry: its best phrasing
     for e in entries:
-        found: tuple[float, str] | None = None
+        found: tuple[bool, float, str] | None = None
         for p in e.phrasings:
             c = _compare(q_words, q_norm, phrasing_words[p], normalize(p), weight)
-            if not c.missing and c.score >= MIN_SCORE and (found is None or c.score > found[0]):
-                found = (c.score, p)
+            if not c.missing and c.score >= MIN_SCORE:
+                key = (_verbatim(p) == q_verbatim, c.score, p)
+                found = max(found, key, key=lambda k: k[:2]) if found else key
         if found:
-            best.append((found[0], -e.rank, e, found[1]))
+            best.append((found[0], found[1], -e.rank, e, found[2]))
     if not best:
         return None
-    best.sort(key=lambda b: (b[0], b[1]), reverse=True)
-    score, _, entry, phrasing = best[0]
+    best.sort(key=lambda b: b[:3], reverse=True)
+    verbatim, score, _, entry, phrasing = best[0]
     if entry.rank >= FAQ_TOP:
         return None  # the best fit is not among the top hits: retrieval does not back it
     # The same answer imported twice (two files, two bases) is one answer, not a rival.
-    rivals = [b[0] for b in best[1:] if b[2].answer.strip() != entry.answer.strip()]
+    rivals = [b[1] for b in best[1:] if b[3].answer.strip() != entry.answer.strip() and (b[0] or not verbatim)]
     runner_up = rivals[0] if rivals else 0.0
     if score - runner_up < MARGIN:
         return None  # two entries fit about equally well: not clear which one was asked

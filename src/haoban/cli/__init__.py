@@ -452,6 +452,8 @@ def ask(
     for event in qa.ask_stream(question, **kwargs):
         if event["type"] == "meta" and event.get("notice"):
             err.print(f"[yellow]提示[/yellow]：{event['notice']}")
+        if event["type"] == "meta" and event.get("faq"):
+            out.print(Text(f"来自问答对：{event['faq']}", style="cyan"))
         elif event["type"] == "delta":
             out.print(event["text"], end="", markup=False, highlight=False)
         elif event["type"] == "done":
@@ -463,8 +465,10 @@ def ask(
     out.print()
     if answer is None:
         return
+    if answer.faq and answer.faq.matched != answer.faq.question:
+        out.print(Text(f"（您的问题与相似问法“{answer.faq.matched}”相符）", style="dim"))
     for c in answer.citations:
-        out.print(Text(f"[{c.n}] {c.title}" + (f"（{c.doc_number}）" if c.doc_number else "") + (f" {c.heading_path}" if c.heading_path else ""), style="cyan"))
+        out.print(Text(f"[{c.n}] {'问答对 ' if answer.faq else ''}{c.title}" + (f"（{c.doc_number}）" if c.doc_number else "") + (f" {c.heading_path}" if c.heading_path else ""), style="cyan"))
     for s in answer.suggestions:
         out.print(Text(f"  可参考：{s}", style="dim"))
     if answer.related_questions:

@@ -4,6 +4,7 @@ from haoban.apps.qa import QAService
 qa = QAService(knowledge)                 # or QAService(knowledge, gateway)
 answer = qa.ask("居住证多久签注一次？")
 answer.text, answer.citations, answer.mode  # "extractive" | "generative" | "refusal"
+answer.faq                                # set when the question is an imported 问答对's question (faq.py)
 """
 
 from haoban.apps.qa.intent import detect_intent
@@ -13,6 +14,7 @@ from haoban.apps.qa.schemas import (
     AnswerEvent,
     ConversationOut,
     ConversationSummary,
+    FaqSource,
     MessageOut,
 )
 from haoban.apps.qa.service import QAService
@@ -23,6 +25,7 @@ __all__ = [
     "AnswerEvent",
     "ConversationOut",
     "ConversationSummary",
+    "FaqSource",
     "MessageOut",
     "QAService",
     "detect_intent",

@@ -28,6 +28,15 @@ class AnswerCitation(BaseModel):
     )
 
 
+class FaqSource(BaseModel):
+    """The question–answer pair (问答对) an answer is taken from, whole, because the question is its question."""
+
+    document_id: str
+    question: str = Field(description="问答对的标准问题")
+    matched: str = Field(description="与提问相符的问法：标准问题或它的某个相似问题")
+    complete: bool = Field(description="是否给出了完整答案；答案过长时只给开头部分，完整内容见所引问答对")
+
+
 class Answer(BaseModel):
     conversation_id: str
     message_id: str
@@ -43,6 +52,9 @@ class Answer(BaseModel):
     notice: str | None = Field(None, description="检索或生成状态说明，如向量未就绪、模型不可用而改用摘录回答")
     guard: dict | None = Field(
         None, description="安全策略的决定（stage、action、blocked、reason、rules）；被拦截的问题 blocked 为 true"
+    )
+    faq: FaqSource | None = Field(
+        None, description="提问与某个问答对的问题相符时，回答就是该问答对的答案（mode 为 extractive），这里是它的来源"
     )
     took_ms: float
 

@@ -6,9 +6,12 @@ One question goes through:
 3. hybrid retrieval (keywords + vectors) of the top passages;
 4. sentence selection: the 1–3 sentences that answer, with their spans (extract.py);
 5. the evidence score; below the calibrated line the answer is a refusal with a hand-off (evidence.py);
-6. with a model: a grounded answer over the numbered passages, kept only if its citations check out
-   (generate.py); otherwise, or without a model, the extractive answer;
-7. the question and the whole answer are stored, so conversations can be replayed and rated.
+6. when the question is an imported question–answer pair's question (faq.py): that pair's stored answer,
+   whole and cited, with or without a model — officials wrote it for this question, a model would only
+   paraphrase it;
+7. otherwise with a model: a grounded answer over the numbered passages, kept only if its citations check
+   out (generate.py); otherwise, or without a model, the extractive answer;
+8. the question and the whole answer are stored, so conversations can be replayed and rated.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from haoban.apps.qa import generate
+from haoban.apps.qa import faq, generate
 from haoban.apps.qa.evidence import MIN_DENSE_COVERAGE, Evidence, assess
 from haoban.apps.qa.extract import Extraction, Passage, compose, extract, lead_heading, source_phrase
 from haoban.apps.qa.intent import detect_intent
@@ -35,6 +38,7 @@ from haoban.apps.qa.schemas import (
     AnswerEvent,
     ConversationOut,
     ConversationSummary,
+    FaqSource,
     Intent,
     MessageOut,
 )
@@ -95,6 +99,7 @@ class _Turn:
     info: QuestionInfo | None = None
     extraction: Extraction | None = None
     evidence: Evidence | None = None
+    faq: faq.FaqMatch | None = None  # the question is this question–answer pair's question
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -103,7 +108,14 @@ class _Turn:
 
     @property
     def refuse(self) -> bool:
-        return self.blocked or self.evidence is None or not self.evidence.answerable
+        if self.blocked:
+            return True
+        return self.faq is None and (self.evidence is None or not self.evidence.answerable)
+
+    @property
+    def may_generate(self) -> bool:
+        """A matched question–answer pair is answered with its stored answer, never a model's paraphrase."""
+        return not self.refuse and self.faq is None
 
     @property
     def blocked(self) -> bool:
@@ -131,7 +143,7 @@ class QAService:
         """Answer one question (a follow-up when conversation_id is given); the answer is stored."""
         turn = self._prepare(question, kbs, conversation_id, filters, use_model, actor)
         answer: Answer | None = None
-        if not turn.refuse and self._model_ready(use_model):
+        if turn.may_generate and self._model_ready(use_model):
             try:
                 evidence = self._model_evidence(turn)
                 messages = generate.build_messages(turn.rewritten, [e for e, _ in evidence])
@@ -161,6 +173,9 @@ class QAService:
         it is replaced by the extractive one, and "done" carries "replaced": true.
         """
         turn = self._prepare(question, kbs, conversation_id, filters, use_model, actor)
+        # A stored pair's answer is ready (and checked) before anything is sent, so "meta" names the pair only
+        # when the answer that follows really is it.
+        ready = self._guard_output(turn, self._fallback(turn)) if turn.faq is not None else None
         yield {
             "type": "meta",
             "conversation_id": turn.conversation_id,
@@ -169,10 +184,11 @@ class QAService:
             "rewritten_question": turn.rewritten,
             "intent": turn.intent,
             "notice": turn.result.notice if turn.result else None,
+            "faq": ready.faq.question if ready and ready.faq else None,
         }
         answer: Answer | None = None
         replaced = False
-        if not turn.refuse and self._model_ready(use_model):
+        if turn.may_generate and self._model_ready(use_model):
             evidence = self._model_evidence(turn)
             messages = generate.build_messages(turn.rewritten, [e for e, _ in evidence])
             parts: list[str] = []
@@ -194,7 +210,7 @@ class QAService:
                 checked = self._guard_output(turn, answer)
                 replaced, answer = checked is not answer and checked.text != answer.text, checked
         if answer is None:
-            answer = self._guard_output(turn, self._fallback(turn))
+            answer = ready or self._guard_output(turn, self._fallback(turn))
             lines = answer.text.split("\n")
             for i, line in enumerate(lines):
                 yield {"type": "delta", "text": line + ("\n" if i < len(lines) - 1 else "")}
@@ -204,6 +220,8 @@ class QAService:
     def _fallback(self, turn: _Turn) -> Answer:
         if turn.blocked:
             return self._blocked(turn, turn.guard)  # type: ignore[arg-type]
+        if turn.faq is not None:
+            return self._faq_answer(turn, turn.faq)
         return self._extractive(turn) if not turn.refuse else self._refusal(turn)
 
     def _blocked(self, turn: _Turn, decision: GuardDecision) -> Answer:
@@ -283,12 +301,14 @@ class QAService:
             # reposts) and cites a repost as a second source.
             turn.result = self.knowledge.search(turn.rewritten, kb_ids, filters=filters, top_k=RETRIEVE, fold_copies=False, actor=actor)
         hits = turn.hits[:EVIDENCE]
-        turn.info = analyze(turn.rewritten, self._doc_freq(kb_ids))
+        doc_freq = self._doc_freq(kb_ids)
+        turn.info = analyze(turn.rewritten, doc_freq)
         dense_coverage = turn.result.dense_coverage if turn.result else 0.0
         turn.extraction = extract(
             turn.info, hits, use_dense=dense_coverage >= MIN_DENSE_COVERAGE, leads=self._leads(hits)
         )
         turn.evidence = assess(turn.info, turn.extraction, hits, dense_coverage)
+        turn.faq = faq.match_faq(turn.rewritten, self._faq_entries(hits), doc_freq)
         if turn.result and turn.result.notice:
             turn.notices.append(turn.result.notice)
         return turn
@@ -369,6 +389,22 @@ class QAService:
         citations = [_citation(n, w.passage, w.spans) for n, w in enumerate(windows, 1)]
         return self._answer(turn, "extractive", compose(windows), citations)
 
+    def _faq_answer(self, turn: _Turn, match: faq.FaqMatch) -> Answer:
+        """The pair's answer as stored (a long one cut at a sentence end), cited as that pair."""
+        e = match.entry
+        start, end, cut = faq.answer_span(e.answer)
+        passage = e.answer[start:end]
+        text = f"{passage}[1]" + (f"\n{faq.MORE_TEXT}" if cut else "")
+        citation = AnswerCitation(
+            n=1, chunk_id=e.chunk_id, document_id=e.document_id, title=e.question, issuer=e.issuer,
+            start=start, end=end, passage=passage, highlights=[(0, end - start)],
+        )  # fmt: skip
+        # The evidence score is calibrated for sentence extraction; a matched pair is at least as sure as its match.
+        confidence = max(turn.evidence.confidence if turn.evidence else 0.0, match.score)
+        answer = self._answer(turn, "extractive", text, [citation], confidence=confidence)
+        answer.faq = FaqSource(document_id=e.document_id, question=e.question, matched=match.phrasing, complete=not cut)
+        return answer
+
     def _refusal(self, turn: _Turn) -> Answer:
         hits = turn.hits
         suggestions = document_suggestions(hits) if hits else self._recent_documents(turn)
@@ -381,6 +417,7 @@ class QAService:
         text: str,
         citations: list[AnswerCitation],
         suggestions: list[str] | None = None,
+        confidence: float | None = None,
     ) -> Answer:
         routing = ROUTING_TEXT.get(turn.intent)
         if routing:
@@ -395,7 +432,7 @@ class QAService:
             mode=mode,  # type: ignore[arg-type]
             text=text,
             citations=citations,
-            confidence=round(turn.evidence.confidence if turn.evidence else 0.0, 4),
+            confidence=round(confidence if confidence is not None else turn.evidence.confidence if turn.evidence else 0.0, 4),
             intent=turn.intent,
             related_questions=related,
             suggestions=suggestions or [],
@@ -465,6 +502,37 @@ class QAService:
             return n, dict(df)
 
         return doc_freq
+
+    def _faq_entries(self, hits: list[SearchHit]) -> list[faq.FaqEntry]:
+        """The question–answer pairs among the hits (read in full: question, similar questions, answer) when
+        one is among the top ones; the others are its rivals.
+
+        Only hits the asker may read are here, so a pair in a base they cannot read never answers them."""
+        rank: dict[str, int] = {}
+        for i, h in enumerate(hits):
+            if h.citation.format == "faq":
+                rank.setdefault(h.citation.document_id, i)
+        if not rank or min(rank.values()) >= faq.FAQ_TOP:
+            return []
+        with self.db.session() as s:
+            docs = s.execute(
+                select(Document.id, Document.title, Document.aliases, Document.text, Document.issuer)
+                .where(Document.id.in_(list(rank)), Document.format == "faq")
+            ).all()
+            first_chunk = dict(
+                s.execute(
+                    select(Chunk.document_id, Chunk.id)
+                    .where(Chunk.document_id.in_(list(rank)))
+                    .order_by(Chunk.document_id, Chunk.start.desc())
+                ).all()
+            )  # the last row per document wins: its first chunk
+        return [
+            faq.FaqEntry(
+                document_id=d, chunk_id=first_chunk.get(d, ""), question=title,
+                aliases=tuple(a for a in (aliases or "").split("\n") if a), answer=text, issuer=issuer, rank=rank[d],
+            )  # fmt: skip
+            for d, title, aliases, text, issuer in docs
+        ]
 
     def _leads(self, hits: list[SearchHit]) -> dict[str, str]:
         """For each passage, the heading line right before it in its document (if any)."""

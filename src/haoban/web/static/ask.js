@@ -146,6 +146,11 @@
     return (path || "").split(/\s*>\s*/).filter(Boolean).join(" › ");
   }
 
+  /** A question–answer pair is named by its question (问：…), a document by its title in 《》. */
+  function citeTitle(c) {
+    return c.faq ? "问：" + c.title : bookTitle(c.title);
+  }
+
   function bookTitle(title) {
     if (!title) return "（无标题）";
     return title.startsWith("《") ? title : `《${title}》`;
@@ -202,11 +207,20 @@
 
   function answerHead(answer) {
     const head = el("div", { class: "answer-head" });
-    head.append(el("span", { class: "answer-mode mode-" + answer.mode }, MODES[answer.mode] || answer.mode));
+    if (answer.faq) head.append(el("span", { class: "answer-mode mode-faq", title: "提问与知识库中的问答对相符，回答就是该问答对的答案" }, "问答对"));
+    else head.append(el("span", { class: "answer-mode mode-" + answer.mode }, MODES[answer.mode] || answer.mode));
     const tone = answer.intent === "投诉" ? "badge-red" : "badge-blue";
     head.append(el("span", { class: `badge ${tone} intent-tag`, title: "诉求类型" }, "诉求类型：" + answer.intent));
     if (answer.mode !== "refusal") head.append(confidenceMeter(answer.confidence));
     return head;
+  }
+
+  /** Where an answer taken whole from a question–answer pair comes from: its standard question (and the similar one matched). */
+  function faqSource(faq) {
+    const line = el("p", { class: "answer-faq" }, "来自问答对：", el("strong", {}, faq.question));
+    if (faq.matched && faq.matched !== faq.question) line.append(el("span", { class: "muted" }, `（与相似问法“${faq.matched}”相符）`));
+    if (!faq.complete) line.append(el("span", { class: "muted" }, "，答复较长，仅显示开头部分"));
+    return line;
   }
 
   /** The answer text, one paragraph per line, with [n] turned into citation buttons. */
@@ -225,8 +239,8 @@
             type: "button",
             class: "cite-chip",
             dataset: { n: String(c.n) },
-            title: [bookTitle(c.title), headingPath(c.heading_path)].filter(Boolean).join(" "),
-            "aria-label": `查看引用${c.n}：${bookTitle(c.title)}`,
+            title: [citeTitle(c), headingPath(c.heading_path)].filter(Boolean).join(" "),
+            "aria-label": `查看引用${c.n}：${citeTitle(c)}`,
             "aria-expanded": "false",
             onclick: () => open(c.n),
           }, String(c.n)),
@@ -247,7 +261,7 @@
         el("li", {},
           el("button", { type: "button", class: "cite-item", dataset: { n: String(c.n) }, "aria-expanded": "false", onclick: () => open(c.n) },
             el("span", { class: "cite-num" }, String(c.n)),
-            el("span", { class: "cite-title" }, bookTitle(c.title)),
+            el("span", { class: "cite-title" }, citeTitle(c)),
             c.doc_number ? el("span", { class: "cite-docno" }, c.doc_number) : null,
             path ? el("span", { class: "cite-path" }, path) : null)),
       );
@@ -276,7 +290,7 @@
     panel.append(
       el("div", { class: "cite-panel-head" },
         el("span", { class: "cite-num" }, String(c.n)),
-        el("span", { class: "cite-panel-title" }, bookTitle(c.title)),
+        el("span", { class: "cite-panel-title" }, citeTitle(c)),
         c.doc_number ? el("span", { class: "cite-docno" }, c.doc_number) : null,
         el("button", { type: "button", class: "cite-close", title: "收起", "aria-label": "收起原文段落", onclick: () => toggleCitation(bubble, panel, c) }, "×")),
       meta ? el("p", { class: "cite-panel-meta" }, meta) : null,
@@ -386,11 +400,12 @@
     if (answer.rewritten_question && answer.rewritten_question !== answer.question) {
       bubble.append(el("p", { class: "answer-rewritten" }, "结合上文，按“", answer.rewritten_question, "”理解作答"));
     }
-    const cites = new Map((answer.citations || []).map((c) => [c.n, c]));
+    if (answer.faq) bubble.append(faqSource(answer.faq));
+    const cites = new Map((answer.citations || []).map((c) => [c.n, { ...c, faq: !!answer.faq && c.document_id === answer.faq.document_id }]));
     const panel = el("div", { class: "cite-panel", hidden: true, role: "region", "aria-label": "引用原文段落" });
     const open = (n) => toggleCitation(bubble, panel, cites.get(n));
     bubble.append(answerText(answer.text, cites, open), panel);
-    if (cites.size) bubble.append(citationList(answer.citations, open));
+    if (cites.size) bubble.append(citationList([...cites.values()], open));
     if (refusal) bubble.append(refusalBox(answer));
 
     if (opts.replaced) {

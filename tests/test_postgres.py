@@ -47,6 +47,11 @@ from test_copies import (  # noqa: F401
     test_search_shows_one_copy_and_lists_the_others,
 )
 from test_dense import e5, test_hybrid_search_uses_vectors_as_they_fill_in  # noqa: F401
+from test_faq import (  # noqa: F401
+    kb,
+    test_pairs_become_searchable_documents,
+    test_reimport_updates_in_place_keeps_or_removes_missing_pairs,
+)
 from test_hotline import (  # noqa: F401
     test_handling_department_sees_only_its_own_tickets,
     test_stats_are_aggregated_exactly,

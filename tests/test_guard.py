@@ -122,3 +122,13 @@ def test_questions_about_reporting_are_answered_not_blocked(qa: QAService, loade
     assert qa.ask("测试禁词丁", use_model=False).guard["blocked"]
     reported = qa.ask("发现测试禁词丁的网站怎么举报", use_model=False)
     assert not reported.guard["blocked"] and reported.guard["action"] == "review"
+
+
+def test_input_guard_keeps_ordinary_words_and_masks_names():
+    guard = Guard(None)
+    for q in ("遇到沙尘暴我该怎么办", "申请人需要提交什么材料", "温易是什么", "迎汛责任制包括哪些种类？"):
+        decision = guard.check_input(q)
+        assert decision.text == q and decision.action == "allow"
+    decision = guard.check_input("我叫张三，想问社保怎么交")
+    assert decision.text == "我叫[姓名]，想问社保怎么交"
+    assert decision.action == "mask" and [f.rule for f in decision.findings] == ["name"]

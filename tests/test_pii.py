@@ -370,6 +370,34 @@ def test_policy_text_has_no_false_names() -> None:
     assert pii.mask(text).text == text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "遇到沙尘暴我该怎么办", "沙尘暴来了怎么办", "申请人需要提交什么材料", "温易是什么", "吹风机余温易引发火灾吗",
+        "北京市安全迎汛工作重点是什么？", "迎汛责任制包括哪些种类？", "养犬年检怎么收费？", "如何完成幼升小入学信息采集？",
+        "劳动人事争议仲裁申请书应当载明哪些事项？", "如何通过支付宝APP查询个人住房公积金情况？", "2021年工伤保险待遇计发基数是多少？",
+        "上海市出台了哪些防疫和惠企政策？", "如何预约结婚登记？（微信端）", "如果宗地较大，应先办理土地分割登记", "围棋段位赛报备需要哪些材料？",
+        "我是平谷区峪口镇村民，集体土地所有权证发给谁？", "Health Kit（健康宝）如何查疫苗接种记录？",
+    ],
+)
+def test_citizen_questions_have_no_false_names(question: str) -> None:
+    # Words of citizen questions that the name rules once took for person names (govqa questions).
+    assert [s.text for s in pii.detect(question, ["name"])] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "masked"),
+    [
+        ("我叫张三，想问社保怎么交", "我叫[姓名]，想问社保怎么交"),
+        ("王小明的孩子上学需要什么", "[姓名]的孩子上学需要什么"),
+        ("申请人：李建国，需要提交什么材料", "申请人：[姓名]，需要提交什么材料"),
+        ("小胡和凤霞想办理结婚登记", "[姓名]和[姓名]想办理结婚登记"),
+    ],
+)
+def test_real_names_in_questions_still_masked(question: str, masked: str) -> None:
+    assert pii.mask(question, "tag").text == masked
+
+
 def test_benchmark_interface(tmp_path) -> None:
     """benchmarks/pii.py on a small NER file: unknown types ignored, last stdout line is the fixed JSON."""
     import subprocess

@@ -142,6 +142,9 @@ _NAME_CUE = re.compile(
 _TITLE_AFTER = re.compile(r"(?:先生|女士|同志|老师|医生|律师|主任|书记|局长|处长|科长|县长|市长|省长|镇长|乡长|村长|经理|总经理|董事长|教授|师傅)")
 _PLACE_TAIL = ("省", "市", "县", "区", "镇", "乡", "村", "屯", "寨", "庄", "山", "河", "湖", "岛", "堡", "湾", "路", "街", "峡", "江", "桥")
 _NOT_NAME_END = ("性", "化", "费", "法", "率", "度", "型", "式", "类", "业", "者", "品", "制", "区", "会", "证", "局", "站", "网")
+# Endings of roles, forms, contests and disasters (申请人, 段位赛, 沙尘暴, 旱灾): a dictionary word ending so is
+# no person's name. (Not 书: 钱钟书.)
+_ROLE_END = ("人", "赛", "单", "表", "暴", "灾", "汛", "涝", "旱", "震", "疫", "症")
 _NAME_OK_TAIL = ("山", "河", "江", "湖", "峡", "桥")  # 刘中山, 王大河: also common at the end of given names
 _ADDR_CUE_FWD = re.compile(r"(?:地址|住址|住所|家住|现住|居住在|住在|户籍地|户籍所在地|所在地|位于|坐落于|送达地址|通讯地址|联系地址)\s*[:：为是在]?\s*")
 _TITLE_TAIL = re.compile(_TITLE_AFTER.pattern + "$")
@@ -167,6 +170,48 @@ def _is_cjk(s: str) -> bool:
 def _common_word(w: str) -> bool:
     """A frequent ordinary word (素质, 衔接): after a surname character it makes a phrase, not a given name."""
     return _known(w) >= 300 and _pos().word_tag_tab.get(w) in {"n", "v", "vn", "a", "d", "ad", "an", "vd"}
+
+
+def _glued_word(toks: list[Tok], i: int) -> bool:
+    """An untagged surname-led word the HMM glued together from pieces of other words, not a person.
+
+    The surname is a conjunction or preposition (和 + 续证, 和 + 惠企); a two-character word is a dictionary
+    verb (计发) or ends in an adverb (应 + 先); or a lone adjective or numeral character before it was cut off
+    the same word (微 + 信端, 余 + 温易; but 小 + 张).
+    """
+    tags = _pos().word_tag_tab
+    w = toks[i].word
+    prev = toks[i - 1] if i else None
+    return (
+        tags.get(w[0]) in {"c", "p"}
+        or len(w) == 2 and (_known(w) > 0 and tags.get(w) in {"v", "vn", "vd"} or tags.get(w[1]) == "d")
+        or (prev is not None and len(prev.word) == 1 and prev.flag in {"a", "m"} and prev.word not in "小老大阿")
+    )
+
+
+# A candidate followed by one of these is a place (峪口 + 镇, 虞山 + 街道) or a term being asked about (温易 + 是什么).
+_PLACE_NEXT = frozenset({"镇", "乡", "县", "村", "屯", "街道", "社区", "小区", "地区"})
+_TERM_NEXT = re.compile(r"是什么|是啥|是指|指什么|指的是|什么意思|怎么用|怎么样")
+
+
+def _not_a_person(text: str, toks: list[Tok], h: Hit) -> bool:
+    if h.confidence >= 0.85:
+        return False  # cued by 姓名：, 先生… elsewhere
+    nxt = next((t for t in toks if t.start == h.end), None)
+    return (nxt is not None and nxt.word in _PLACE_NEXT) or _TERM_NEXT.match(text, h.end) is not None
+
+
+def _compound_word(w: str) -> bool:
+    """A three-character dictionary word that extends a frequent ordinary word: 申请 + 书, 支付 + 宝.
+
+    A name's surname and first given-name character seldom make a frequent word of their own; its last two
+    characters often do (张 + 大千, 李 + 长春, 花 + 木兰), so they say nothing.
+    """
+    head = w[:2]
+    return (
+        _known(head) >= 100 and _pos().word_tag_tab.get(head) not in _NAME_TAGS | {"ns", "nt", "nz"}
+        and not _looks_given(w[1:])  # 花木 + 兰: 木兰 is a given name
+    )
 
 
 def _surname_led(w: str) -> bool:
@@ -231,13 +276,16 @@ def _names(text: str, toks: list[Tok]) -> list[Hit]:
             # (体育竞赛, 幼儿园, 高水平 are nr in its dictionary), so a known word must look like a name.
             led = w[0] in single or w[:2] in compound
             if _known(w) == 0:
-                # A word the HMM built; common word endings (普惠性, 智能化) mean it is not a person.
-                if len(w) == 2 or not w.endswith(_NOT_NAME_END):
+                # A word the HMM built; common word endings (普惠性, 智能化) mean it is not a person, nor does a
+                # two-character one that neither starts with a surname nor is a given name (迎汛, 养犬, 幼升;
+                # but 凤霞, 小胡) nor is transliterated (tagged nrt or made of transliteration characters).
+                if len(w) == 2 and (led or t.flag != "nr" or _looks_given(w) or w[0] in "小老阿" or all(c in foreign for c in w)) or len(w) >= 3 and not w.endswith(_NOT_NAME_END):
                     hits.append(Hit("name", t.start, t.end, 0.8))
             elif (
                 # jieba's dictionary tags many ordinary words nr (杜绝, 许可, 智能化): a known word must look like a name.
                 (len(w) == 2 and led and (_looks_given(w[1:]) and _known(w) < 3000 or _known(w) < 400))
-                or (len(w) == 3 and led and not w.endswith(_NOT_NAME_END) and not _common_word(w[1:]))
+                or (len(w) == 3 and led and not w.endswith(_NOT_NAME_END + _ROLE_END) and not _common_word(w[1:])
+                    and not _compound_word(w))
                 or (len(w) == 4 and w[:2] in compound)
                 or (t.flag == "nrt" and (len(w) >= 3 or _known(w) < 100 and w[-1] not in "人者员家"))
                 or all(c in foreign for c in w)
@@ -249,10 +297,12 @@ def _names(text: str, toks: list[Tok]) -> list[Hit]:
             and _surname_led(w)
             and _known(w) < (5 if t.flag == "n" else 40)
             and t.flag not in {"ns", "nt", "t"} | _FUNCTION_TAGS
+            and not _glued_word(toks, i)
         ):
             # A surname + given-name word jieba does not know (HMM-found): very likely a person.
             hits.append(Hit("name", t.start, t.end, 0.65))
         i += 1
+    hits = [h for h in hits if not _not_a_person(text, toks, h)]
     hits.extend(_foreign_names(text))
     hits.extend(_foreign_runs(toks))
     hits.extend(_latin_names(text))
@@ -301,7 +351,8 @@ _LATIN_STOP = frozenset(
     "Apple Google Microsoft Office Word Excel Android Wifi Email Http Https Www Html Python Java App Web Online "
     "News Home Page Mr Mrs Ms Dr Prof Sir Madam Hotel Bank Center Centre Street Road Avenue University College "
     "School Club Team City Park Tower Plaza Building Service Please Thank Thanks Hello Dear Yes Not Free New "
-    "Pro Plus Max Mini Air Phone Pad Book Mac Ipad Iphone Day Week Month Year Today Open Close Start End Next".split()
+    "Pro Plus Max Mini Air Phone Pad Book Mac Ipad Iphone Day Week Month Year Today Open Close Start End Next "
+    "Health Kit Pay Wechat Alipay Store Cloud".split()
 )
 
 

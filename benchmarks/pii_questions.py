@@ -54,7 +54,11 @@ def measure(path: Path, field: str) -> dict:
             if found:
                 texts_with_name += 1
                 names += len(found)
-                listed.append({"id": row.get("id"), "names": found, "text": text, "masked": result.text})
+                # Long hotline messages are listed by the words around each name, to keep the result file small.
+                shown = result.text if len(text) <= 120 else " … ".join(
+                    text[max(0, s.start - 15) : s.end + 15] for s in result.spans if s.type == "name"
+                )
+                listed.append({"id": row.get("id"), "names": found, "masked" if len(text) <= 120 else "context": shown})
     seconds = time.perf_counter() - began
     return {
         "data": str(path),

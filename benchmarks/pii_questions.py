@@ -2,16 +2,19 @@
 
 Every question to the Q&A app passes `Guard.check_input`, which masks personal information with
 `pii.mask(text, "tag", INPUT_PII)`. A word taken for a name (沙尘暴, 申请人) corrupts the question that is
-searched and answered, so this counts the texts that get a `name` span and lists them to be read by hand:
+searched and answered, so this counts the texts that get a `name` span (`--list` prints them, to be read
+by hand):
 
-- govqa: /work/shared/data/govqa/questions.jsonl (field `question`), FAQ-style questions;
-- policyqa: /work/shared/data/policyqa/questions.jsonl (field `question`), questions about policy documents;
-- gov_messages: /work/shared/data/gov_messages/train.jsonl (field `text`), 12345 hotline messages, which
+- govqa: ../shared/data/govqa/questions.jsonl (field `question`), FAQ-style questions;
+- policyqa: ../shared/data/policyqa/questions.jsonl (field `question`), questions about policy documents;
+- gov_messages: ../shared/data/gov_messages/train.jsonl (field `text`), 12345 hotline messages, which
   sometimes do name a person (an official, a neighbour, the caller).
 
-    PYTHONPATH=$PWD/src .venv/bin/python benchmarks/pii_questions.py   # writes results/pii_questions.json
+    .venv/bin/python benchmarks/pii_questions.py   # writes results/pii_questions.json
 
-stdout: the full result as JSON; the last line is {set: {"texts", "with_name", "names"}}.
+The result file holds counts, and for the two question sets the words taken for names; no text of the data
+sets (their licences do not allow copying them into the repository) and nothing from the hotline messages,
+where a flagged word may be a real person's name. The last line of stdout is the summary JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,17 +32,16 @@ sys.path.insert(0, str(ROOT / "src"))
 from haoban.safety import pii  # noqa: E402
 from haoban.safety.guard import INPUT_PII  # noqa: E402
 
-DATA = Path("/work/shared/data")
-SETS = {
-    "govqa": (DATA / "govqa" / "questions.jsonl", "question"),
-    "policyqa": (DATA / "policyqa" / "questions.jsonl", "question"),
-    "gov_messages": (DATA / "gov_messages" / "train.jsonl", "text"),
+SETS = {  # file under the data directory, field, whether the flagged words may be kept in the result file
+    "govqa": ("govqa/questions.jsonl", "question", True),
+    "policyqa": ("policyqa/questions.jsonl", "question", True),
+    "gov_messages": ("gov_messages/train.jsonl", "text", False),
 }
 
 
-def measure(path: Path, field: str) -> dict:
+def measure(path: Path, field: str, keep_words: bool, show: bool) -> dict:
     texts = texts_with_name = names = chars = 0
-    listed = []
+    words: Counter[str] = Counter()
     began = time.perf_counter()
     with path.open(encoding="utf-8") as f:
         for line in f:
@@ -54,27 +57,31 @@ def measure(path: Path, field: str) -> dict:
             if found:
                 texts_with_name += 1
                 names += len(found)
-                # Long hotline messages are listed by the words around each name, to keep the result file small.
-                shown = result.text if len(text) <= 120 else " … ".join(
-                    text[max(0, s.start - 15) : s.end + 15] for s in result.spans if s.type == "name"
-                )
-                listed.append({"id": row.get("id"), "names": found, "masked" if len(text) <= 120 else "context": shown})
-    seconds = time.perf_counter() - began
-    return {
-        "data": str(path),
+                words.update(found)
+                if show:  # to the terminal only, for reading by hand
+                    shown = result.text if len(text) <= 120 else " … ".join(
+                        text[max(0, s.start - 15) : s.end + 15] for s in result.spans if s.type == "name"
+                    )
+                    print(f"{path.parent.name}\t{row.get('id')}\t{'、'.join(found)}\t{shown}", file=sys.stderr)
+    out = {
+        "data": f"{path.parent.name}/{path.name}",
         "field": field,
         "texts": texts,
         "chars": chars,
         "with_name": texts_with_name,
         "names": names,
-        "seconds": round(seconds, 2),
-        "listed": listed,
+        "seconds": round(time.perf_counter() - began, 2),
     }
+    if keep_words:
+        out["flagged_words"] = dict(words.most_common())
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default=",".join(SETS), help=f"逗号分隔，可选 {', '.join(SETS)}")
+    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data", help="评测数据目录（默认 ../shared/data）")
+    ap.add_argument("--list", action="store_true", help="把带姓名片段的文本逐条打印到 stderr（只供人工查看，不写入结果文件）")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pii_questions.json")
     args = ap.parse_args()
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
@@ -83,7 +90,10 @@ def main() -> None:
         sys.exit(f"未知的数据集：{'、'.join(unknown)}；可选 {', '.join(SETS)}")
 
     pii.warm_up()
-    results = {name: measure(*SETS[name]) for name in wanted}
+    results = {}
+    for name in wanted:
+        file, field, keep_words = SETS[name]
+        results[name] = measure(args.data_dir / file, field, keep_words, args.list)
     summary = {name: {k: r[k] for k in ("texts", "with_name", "names")} for name, r in results.items()}
     full = {"types": list(INPUT_PII), "style": "tag", "summary": summary, "sets": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from haoban.apps.qa.question import ASPECT_FACTOR, ASPECT_WORDS, _alternatives, _idf, content_words
+from haoban.apps.qa.question import ASPECT_FACTOR, ASPECT_WORDS, alternatives, content_words, idf
 from haoban.text.normalize import normalize
 
 FAQ_TOP = 3  # the entry must be among this many best hits
@@ -77,7 +77,7 @@ def _verbatim(text: str) -> str:
 
 
 def _covered(word: str, other_words: list[str], other_norm: str) -> bool:
-    if word in other_norm or any(a in other_norm for a in _alternatives(word)):
+    if word in other_norm or any(a in other_norm for a in alternatives(word)):
         return True
     return any(len(u) >= MIN_SHORT_FORM and u in word for u in other_words)
 
@@ -96,7 +96,7 @@ def _weights(words: list[str], doc_freq: DocFreq | None) -> dict[str, float]:
     n, df = doc_freq(words) if doc_freq and words else (0, {})
     out = {}
     for w in words:
-        weight = _idf(n, df.get(w) or 1) if n else 1.0
+        weight = idf(n, df.get(w) or 1) if n else 1.0
         out[w] = weight * (ASPECT_FACTOR if w in ASPECT_WORDS or w in FILLER else 1.0)
     return out
 

@@ -97,7 +97,7 @@ _CN_COUNT = re.compile(
 )
 
 
-def _alternatives(word: str) -> tuple[str, ...]:
+def alternatives(word: str) -> tuple[str, ...]:
     """一次 → 1次, 两年 → 2年: government text writes small counts either way."""
     m = _CN_COUNT.match(word)
     return (_CN_DIGITS[m.group(1)] + m.group(2),) if m else ()
@@ -193,7 +193,7 @@ def analyze(question: str, doc_freq: DocFreq | None = None) -> QuestionInfo:
                 # compound is what marks a question the base cannot answer.
                 d = df.get(pairs[w][0], 0)
             # A word the base never contains weighs as much as its rarest word: it is likely the topic.
-            weight = _idf(n, d) if d else _idf(n, 1)
+            weight = idf(n, d) if d else idf(n, 1)
         else:
             d = 1
             weight = 1.0 + 0.15 * min(len(w), 6)  # no statistics: longer words are usually more specific
@@ -203,7 +203,7 @@ def analyze(question: str, doc_freq: DocFreq | None = None) -> QuestionInfo:
             weight *= ASPECT_FACTOR
         if d:
             known += weight
-        terms.append(Term(w, round(weight, 4), parts[w], _alternatives(w)))
+        terms.append(Term(w, round(weight, 4), parts[w], alternatives(w)))
     core = core_runs(question)
     info = QuestionInfo(
         question,
@@ -245,7 +245,7 @@ def longest_common(runs: list[str], text_norm: str) -> int:
     return best
 
 
-def _idf(n: int, df: int) -> float:
+def idf(n: int, df: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -240,16 +241,16 @@ def _print_faq_report(report: FaqImportReport) -> None:
         cols = "，".join(f"{FIELD_NAMES[k]}={v}" for k, v in sh.columns.items())
         err.print(f"{'工作表“' + sh.name + '”：' if sh.name else ''}{sh.rows} 行；识别的列：{cols}", markup=False, highlight=False)
     for ig in report.ignored_sheets:
-        err.print(f"[yellow]跳过工作表[/yellow]“{ig['sheet']}”：没有问题列和答案列", highlight=False)
+        err.print(f"[yellow]跳过工作表[/yellow]“{escape(str(ig['sheet']))}”：没有问题列和答案列", highlight=False)
     for k in report.skipped_rows[:50]:
-        err.print(f"[yellow]跳过[/yellow] {where(k.sheet, k.row)}：{k.reason}" + (f"（{k.question}）" if k.question else ""), highlight=False)
+        err.print(f"[yellow]跳过[/yellow] {where(k.sheet, k.row)}：{k.reason}" + (f"（{escape(k.question)}）" if k.question else ""), highlight=False)
     if report.skipped > 50:
         err.print(f"……另有 {report.skipped - 50} 行被跳过（--json 可看全部）")
     for o in report.items:
         if o.status == "failed":
-            err.print(f"[red]失败[/red] {where(o.sheet, o.row)}“{o.question}”：{o.message}", highlight=False)
+            err.print(f"[red]失败[/red] {where(o.sheet, o.row)}“{escape(o.question)}”：{escape(o.message or '')}", highlight=False)
     if report.missing:
-        shown = "、".join(m.question for m in report.missing_pairs[:10]) + ("等" if report.missing > 10 else "")
+        shown = "、".join(escape(m.question) for m in report.missing_pairs[:10]) + ("等" if report.missing > 10 else "")
         err.print(f"[yellow]提示[/yellow]：以前从“{report.file}”导入的 {report.missing} 个问答对已不在文件中，仍保留在知识库里：{shown}。"
                   "要删除它们，请加 --remove-missing 重新导入。", highlight=False)  # fmt: skip
     if report.notice:

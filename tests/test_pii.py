@@ -436,3 +436,41 @@ def test_hotline_style_message() -> None:
     text = "市民王女士来电反映：她家住在广安区建设路小区，车牌川X12345，邮箱li.si@163.com。"
     assert pii.mask(text).text == "市民王女士来电反映：她家住在广安区*****，车牌川X****5，邮箱l****@163.com。"
     assert pii.mask(text, "tag").text == "市民[姓名]女士来电反映：她家住在[地址]，车牌[车牌号]，邮箱[电子邮箱]。"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # govqa questions whose ordinary words the address rules once took for addresses.
+        "北京市的泥石流易发区主要分布在哪里？", "城市道路排水责任区域是怎么划分的？", "传染病医院或传染病区每床日加收多少？",
+        "东城区、西城区和通州区白实线道路停车位纳入电子收费", "市政道路与居民楼之间的距离？",
+        "如何领取医保电子凭证？（医保北京微信公众号）", "没有中关村高新技术企业证书但有国家高新技术企业证书，可以申报吗？",
+        "中关村示范区科技型小微企业研发费用支持政策在什么地方可以看到？",
+        # policyqa: districts, zones, generic roads and offices are places or common nouns, not addresses.
+        "北京市海淀区有哪些减免中小微企业房租和物业费的政策？", "广州市20家产业园区共计减免租金补贴金额达到多少？",
+        "疫情期间，长三角铁路是如何售票的？", "门头沟区信访办公室收信地址是什么？", "自然保护区内可以建房吗？",
+    ],
+)
+def test_citizen_questions_have_no_false_addresses(question: str) -> None:
+    assert [s.text for s in pii.detect(question, ["address"])] == []
+    assert pii.mask(question, "tag").text == question
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("我住在朝阳区望京街道花家地小区3号楼2单元501", "我住在[地址]"),
+        ("海淀区中关村大街27号的房子能落户吗", "[地址]的房子能落户吗"),
+        ("我家在花家地小区3号楼2单元501室，物业不管", "我家在[地址]，物业不管"),
+        ("家住河南省新乡市红旗区，社保在哪交", "家住[地址]，社保在哪交"),  # cued: a person's address
+        ("天津市宝坻区石桥工业园区科创路10号", "[地址]"),
+    ],
+)
+def test_real_addresses_still_masked(text: str, masked: str) -> None:
+    assert pii.mask(text, "tag").text == masked
+
+
+def test_bare_area_and_district_names_are_places() -> None:
+    got = {(s.type, s.text) for s in pii.detect("中关村和北京市海淀区的政策一样吗", ["address", "place"])}
+    assert got >= {("place", "中关村"), ("place", "北京市海淀区")}
+    assert not any(t == "address" for t, _ in got)

@@ -189,8 +189,9 @@ def _glued_word(toks: list[Tok], i: int) -> bool:
     )
 
 
-# A candidate followed by one of these is a place (峪口 + 镇, 虞山 + 街道) or a term being asked about (温易 + 是什么).
-_PLACE_NEXT = frozenset({"镇", "乡", "县", "村", "屯", "街道", "社区", "小区", "地区"})
+# A candidate followed by one of these is a place (峪口 + 镇, 虞山 + 街道; 易发 + 区 is a zone) or a term being
+# asked about (温易 + 是什么).
+_PLACE_NEXT = frozenset({"镇", "乡", "县", "区", "村", "屯", "街道", "社区", "小区", "地区"})
 _TERM_NEXT = re.compile(r"是什么|是啥|是指|指什么|指的是|什么意思|怎么用|怎么样")
 
 
@@ -515,8 +516,18 @@ _ABBR_SIDE = frozenset({"方", "政府", "军", "商", "籍", "胞", "资", "企
 
 
 def _addr_piece(t: Tok) -> str | None:
-    """'admin', 'detail', 'area', 'num' or None: what this token can contribute to an address run."""
+    """'admin', 'detail', 'area', 'zone', 'num' or None: what this token can contribute to an address run."""
     return _addr_piece_of(t.word, t.flag)
+
+
+# Generic ways (城市道路, 高速公路, 铁路): a kind of road, not the name of one.
+_GENERIC_WAY = ("道路", "公路", "铁路", "马路")
+_NOT_NAME_HEAD_TAGS = frozenset({"ns", "nr", "nrt", "nrfg", "nz", "nt", "j"})
+
+
+def _common_head(head: str) -> bool:
+    """The part before a 区 or 路 is an ordinary word (保护 + 区, 示范 + 区, 易发 + 区), not a place's name."""
+    return len(head) == 1 or (_known(head) > 0 and _pos().word_tag_tab.get(head) not in _NOT_NAME_HEAD_TAGS)
 
 
 @lru_cache(maxsize=100_000)
@@ -526,6 +537,10 @@ def _addr_piece_of(w: str, flag: str) -> str | None:
         return None
     if w in word_list("places.txt"):
         return "admin"
+    if _is_cjk(w) and flag not in {"ns", "nz", "nt"} and (w.endswith(_GENERIC_WAY) or (len(w) == 2 and w[-1] == "路" and flag == "n")):
+        return None  # 市政道路, 马路, 线路: dictionary common nouns (but 京广铁路, 青藏公路 are names)
+    if len(w) >= 2 and w[-1] == "室" and not _NUM_TOK.match(w[:-1]):
+        return None  # 办公室, 传达室: a kind of room; an address's room has a number (501室)
     if t.flag in _NAME_TAGS and len(w) >= 3 and w.endswith(_PLACE_TAIL) and _is_cjk(w) and not (_surname_led(w) and w.endswith(_NAME_OK_TAIL)):
         return "admin" if w.endswith(_ADMIN_END) else "detail"
     if t.flag == "ns":
@@ -533,6 +548,8 @@ def _addr_piece_of(w: str, flag: str) -> str | None:
             return None
         return "detail" if w.endswith(_DETAIL_END) and not w.endswith(_ADMIN_END) else "admin"
     if _is_cjk(w) and len(w) >= 2 and w.endswith(_ADMIN_END) and t.flag in {"n", "nz", "nr", "nt", "j"}:
+        if w[-1] == "区" and w not in _AREA_WORDS and not w.endswith(_DETAIL_END) and _common_head(w[:-1]):
+            return "zone"  # 保护区, 示范区, 景区, 病区: a kind of area, not an administrative district
         return "admin" if w[-1] in "省市县区州旗盟" else None
     if _is_cjk(w) and w.endswith(_DETAIL_END) and (len(w) >= 2 or t.flag in {"n", "m", "q", "ns", "zg", "ng"}):
         return "detail"
@@ -548,12 +565,14 @@ def _bridges_to_detail(toks: list[Tok], j: int) -> bool:
     for k in range(j, min(j + 4, len(toks))):
         t = toks[k]
         if _addr_piece(t) == "detail":
-            return k > j
+            # 号/楼/层 only continue an address after a number (3号楼), not after words (微信公众 + 号).
+            return k > j and (t.word not in _AFTER_NUMBER or _addr_piece(toks[k - 1]) == "num")
         if not (len(t.word) <= 3 and (_is_cjk(t.word) or _NUM_TOK.match(t.word)) and t.flag in _BRIDGE_TAGS):
             return False
     return False
 
 
+_AFTER_NUMBER = frozenset({"号", "楼", "层", "室", "单元", "栋", "幢", "座", "户"})
 _BRIDGE_TAGS = frozenset({"n", "nz", "nr", "ns", "m", "vn", "a", "nrt", "ng", "eng", "x", "j", "t", "q"})
 
 
@@ -575,6 +594,8 @@ def _places_and_addresses(text: str, toks: list[Tok]) -> list[Hit]:
             and toks[i].flag in {"n", "nz", "nr", "ns", "nrt", "j", "x", "a"}
             and len(toks[i].word) <= 4
             and toks[i + 1].word in {"路", "街", "大街", "大道", "巷", "胡同", "小区", "村", "镇", "乡", "苑", "区"}
+            # 易发 + 区, 传染病 + 区: an ordinary word before 区 makes an area, not a district.
+            and not (toks[i + 1].word == "区" and toks[i].flag not in {"ns", "nr", "nrt", "j"} and _known(toks[i].word) > 0)
         ):
             starts_here = True
         if not starts_here:
@@ -584,8 +605,14 @@ def _places_and_addresses(text: str, toks: list[Tok]) -> list[Hit]:
         pieces = [kind or "detail"]
         while j < n:
             k = _addr_piece(toks[j])
-            if k is None and toks[j].word in {"路", "街", "巷", "号", "栋", "幢", "座", "层", "楼", "室", "单元", "期", "区"}:
+            if k is None and toks[j].word in {"路", "街", "巷", "号", "栋", "幢", "座", "层", "楼", "室", "单元", "期"}:
                 k = "detail"
+            if k is None and toks[j].word == "区":
+                k = "admin"  # 朝阳 + 区 (a district, no detail yet), 东城区 + 区 (a typo)
+            if k == "zone":
+                # 天津市宝坻石桥 + 工业园区: a zone noun ends a chain that already names a locality as an area of
+                # it; after one place word it is a description (四川 + 灾区, 海淀 + 试验区) and ends the run.
+                k = "area" if len(pieces) >= 2 else None
             if k is None and _bridges_to_detail(toks, j):
                 k = "detail"  # "余家" + "头" + "小区": unknown names inside the address
             if k is None:
@@ -599,7 +626,10 @@ def _places_and_addresses(text: str, toks: list[Tok]) -> list[Hit]:
             pieces.pop()
             j -= 1
         start, end = toks[i].start, toks[j - 1].end
-        if "detail" in pieces and (len(pieces) >= 2 or end - start >= 3):
+        if j == i + 1 and toks[i].flag == "ns" and _known(toks[i].word) > 0:
+            # 中关村, 长安街 alone: a well-known named area or street is a place; it locates nobody.
+            hits.append(Hit("place", start, end, 0.7))
+        elif "detail" in pieces and (len(pieces) >= 2 or end - start >= 3):
             conf = 0.9 if pieces.count("detail") + pieces.count("admin") >= 3 else 0.7
             hits.append(Hit("address", start, end, conf))
         elif (
@@ -607,7 +637,9 @@ def _places_and_addresses(text: str, toks: list[Tok]) -> list[Hit]:
             and sum(1 for t in toks[i:j] if t.word.endswith(_ADMIN_END)) >= 2
             and any(t.word.endswith(("区", "县", "镇", "乡", "旗", "街道")) for t in toks[i + 1 : j])
         ):
-            hits.append(Hit("address", start, end, 0.8))  # 河南省新乡市红旗区: an administrative address
+            # 河南省新乡市红旗区: an administrative chain without a road, compound or number is still a place (a
+            # district's government in a policy question); after 住址/家住 _cued_addresses makes it an address.
+            hits.append(Hit("place", start, end, 0.8))
         elif pieces[0] == "admin" and pieces[-1] == "area" and set(pieces) <= {"admin", "area"}:
             hits.append(Hit("place", start, end, 0.7))  # 德国北部, 台儿庄地区
         else:
@@ -619,6 +651,7 @@ def _places_and_addresses(text: str, toks: list[Tok]) -> list[Hit]:
     return hits
 
 
+_DOOR_NUMBER = re.compile(r"[0-9]{1,5}[室号]?")
 _ADDR_BODY = re.compile(r"[\u3400-\u9fff0-9a-zA-Z\-#（）()]{4,60}")
 
 
@@ -630,9 +663,12 @@ def _cued_addresses(text: str) -> list[Hit]:
         if m is None:
             continue
         body = re.split(r"[的了和及与并]", m.group(), maxsplit=1)[0]
-        last = max(body.rfind(c) for c in "省市区县镇乡村路街巷号室栋幢楼苑园院")
+        last = max(body.rfind(c) for c in "省市区县镇乡村路街巷号室栋幢楼苑园院元层户")
         if last >= 1 and re.search(r"[省市区县镇乡村路街巷号室栋幢楼]", body[: last + 1]):
-            hits.append(Hit("address", m.start(), m.start() + last + 1, 0.85))
+            # 2单元501: the door number after the last suffix, when nothing but 室/号 follows it.
+            door = _DOOR_NUMBER.match(body, last + 1)
+            end = door.end() if door and door.end() == len(body) else last + 1
+            hits.append(Hit("address", m.start(), m.start() + end, 0.85))
     return hits
 
 

@@ -43,6 +43,7 @@ from haoban.knowledge.parse import (
     extract_metadata,
     parse_bytes,
     parse_file,
+    read_limited,
 )
 from haoban.knowledge.prepare import (
     PreparedDocument,
@@ -455,7 +456,9 @@ class KnowledgeService:
         kb_id = self.kb_id(kb_ref, actor=actor, action="kb.write")
         t0 = time.perf_counter()
         if isinstance(file, Path):
-            data = self._read_limited(file)
+            if file.is_dir():
+                raise InvalidInput(f"“{file}”是文件夹，请指定一个问答对文件", code="FAQ_NOT_A_FILE")
+            data = read_limited(file, self.settings.max_file_bytes)
             name = name or file.name
         else:
             data = bytes(file)
@@ -502,23 +505,6 @@ class KnowledgeService:
                           detail={"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
                                   "removed": report.removed, "skipped": report.skipped, "failed": report.failed})  # fmt: skip
         return report
-
-    def _read_limited(self, path: Path) -> bytes:
-        limit = self.settings.max_file_bytes
-        try:
-            if path.stat().st_size > limit:
-                raise FileTooLarge(f"“{path.name}”超过 {self.settings.max_file_mb:g} MB 的上限", detail={"file": path.name})
-            with path.open("rb") as handle:
-                data = handle.read(limit + 1)  # the file may have grown since stat()
-        except FileNotFoundError:
-            raise NotFound(f"文件不存在：{path}", code="FILE_NOT_FOUND", detail={"file": path.name}) from None
-        except IsADirectoryError:
-            raise InvalidInput(f"“{path}”是文件夹，请指定一个问答对文件", code="FAQ_NOT_A_FILE") from None
-        except OSError as exc:
-            raise ParseError(f"无法读取文件“{path.name}”：{exc.strerror or exc}", detail={"file": path.name}) from None
-        if len(data) > limit:
-            raise FileTooLarge(f"“{path.name}”超过 {self.settings.max_file_mb:g} MB 的上限", detail={"file": path.name})
-        return data
 
     def _faq_missing(self, kb_id: str, name: str, present: set[str], remove: bool, report: FaqImportReport) -> None:
         """Pairs imported earlier from a file of this name that it no longer holds: deleted in one transaction

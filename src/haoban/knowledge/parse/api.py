@@ -126,6 +126,12 @@ def parse_file(path: Path, *, max_bytes: int, max_chars: int = 5_000_000) -> Par
     """Parse a file on disk; the size limit is checked before the file is read."""
     path = Path(path)
     _format_for(path.name)
+    return parse_bytes(read_limited(path, max_bytes), path.name, max_bytes=max_bytes, max_chars=max_chars)
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, refused with FileTooLarge before (or while) reading one past the limit."""
+    path = Path(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -138,4 +144,6 @@ def parse_file(path: Path, *, max_bytes: int, max_chars: int = 5_000_000) -> Par
         ) from None
     except OSError as exc:
         raise ParseError(f"无法读取文件“{path.name}”", detail=detail(path.name, exc)) from None
-    return parse_bytes(data, path.name, max_bytes=max_bytes, max_chars=max_chars)
+    if len(data) > max_bytes:
+        raise _too_large(path.name, len(data), max_bytes)
+    return data

@@ -841,18 +841,9 @@ class KnowledgeService:
 
     def _merged_format(self, kb_id: str, seg_ids: list[str]) -> int:
         """The oldest format among segments being merged: their stored tokens may still be in it, and the merged
-        segment must then be rebuilt like them (a compaction can run while a rebuild is half done)."""
-        cached = self._views.get(kb_id)
-        known = {seg.id: seg.format for seg in cached.segments} if cached else {}
-        fmt = LEXICAL_FORMAT
-        for sid in seg_ids:
-            if sid not in known:
-                try:
-                    known[sid] = segment_format(self._kb_dir(kb_id) / sid)
-                except (FileNotFoundError, ValueError):
-                    known[sid] = 1  # unreadable: rebuilding it from the chunks' text is always right
-            fmt = min(fmt, known[sid])
-        return fmt
+        segment must then be rebuilt like them (a compaction can run while a rebuild is half done). An unreadable
+        segment counts as the oldest: rebuilding it from the chunks' text is always right."""
+        return min((self._segment_format(kb_id, sid, unreadable=1) for sid in seg_ids), default=LEXICAL_FORMAT)
 
     def _merge_segments_locked(self, kb_id: str, merge: list[str], drop: list[str], fmt: int) -> None:
         """Merge segments into one from the chunks' stored tokens (caller holds the write lock). The new segment
@@ -920,14 +911,16 @@ class KnowledgeService:
             seg_ids = list(s.scalars(select(LexicalSegment.id).where(LexicalSegment.kb_id == kb_id)))
         return any(self._segment_format(kb_id, sid) < LEXICAL_FORMAT for sid in seg_ids)
 
-    def _segment_format(self, kb_id: str, seg_id: str) -> int:
+    def _segment_format(self, kb_id: str, seg_id: str, unreadable: int = LEXICAL_FORMAT) -> int:
+        """The format a segment was written in; `unreadable` when its files are gone or broken (for progress: merged
+        away just now, and loading the base reports a broken one)."""
         # A segment never changes once written (a rebuild or merge writes a new one), so its format is cached.
         fmt = self._segment_formats.get(seg_id)
         if fmt is None:
             try:
                 fmt = segment_format(self._kb_dir(kb_id) / seg_id)
             except (FileNotFoundError, ValueError):
-                return LEXICAL_FORMAT  # merged away or being replaced just now; loading it reports the problem
+                return unreadable
             self._segment_formats[seg_id] = fmt
         return fmt
 
